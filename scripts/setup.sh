@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what cloudpact needs to build, run and test on Debian 12. Idempotent: packages
+# already present are not touched, and apt-get runs only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config make git
+  # libraries (see docs/DEPENDENCIES.md for why each)
+  libboost1.74-dev libssl-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libcli11-dev
+  # tests, fuzzing and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
+  postgresql curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,54 @@
+// Bearer-token authentication and permission checks. Tokens are 256-bit random secrets;
+// only their SHA-256 is stored, and lookups compare hashes in constant time.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "storage/storage.h"
+
+namespace cloudpact::api {
+
+// Every permission the server knows. New modules add theirs here.
+namespace perm {
+inline constexpr const char* kLedgerAppend = "ledger:append";
+inline constexpr const char* kLedgerReadConfidential = "ledger:read_confidential";
+inline constexpr const char* kLedgerErase = "ledger:erase";
+inline constexpr const char* kTokensCreate = "tokens:create";
+}  // namespace perm
+const std::vector<std::string>& AllPermissions();
+
+struct Principal {
+  std::string token_id;
+  std::string name;
+  std::vector<std::string> permissions;
+  bool Has(std::string_view permission) const;
+};
+
+struct IssuedToken {
+  storage::ApiToken record;
+  std::string secret;  // shown once, never stored
+};
+
+class Authenticator {
+ public:
+  explicit Authenticator(storage::Storage& store) : store_(store) {}
+
+  // From an "Authorization: Bearer …" header value: kUnauthenticated if missing, malformed,
+  // unknown or expired.
+  Result<Principal> Authenticate(std::string_view authorization_header);
+  // Issues a token; permissions must be known ones. expires_unix 0 = never.
+  Result<IssuedToken> Issue(const std::string& name, std::vector<std::string> permissions,
+                            int64_t expires_unix);
+
+ private:
+  storage::Storage& store_;
+  std::mutex mu_;
+  std::unordered_map<std::string, storage::ApiToken> cache_;  // by secret hash; GUARDED_BY(mu_)
+};
+
+}  // namespace cloudpact::api

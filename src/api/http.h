@@ -1,0 +1,47 @@
+// Transport-neutral HTTP request/response types: handlers never see Beast, so they can be
+// tested without sockets and the server can change underneath them.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/json.h"
+#include "core/result.h"
+
+namespace cloudpact::api {
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string path;    // without the query string, not percent-decoded
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string remote;  // peer address, for logs
+
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+using Respond = std::function<void(Response)>;
+
+int HttpStatus(ErrorCode code);
+Response JsonResponse(int status, const Json& body);
+// {"error":{"code":"…","message":"…"}} with the status the code maps to.
+Response ErrorResponse(const Error& error);
+Response ErrorResponse(int status, std::string_view code, std::string_view message);
+
+// Splits "a=1&b=2" (percent-decoding values); malformed escapes are kInvalidArgument.
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);
+
+}  // namespace cloudpact::api

@@ -1,0 +1,41 @@
+// The HTTP(S) transport: Boost.Beast on Asio, bounded and timed, handing requests to Api.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/api.h"
+#include "core/result.h"
+
+namespace cloudpact::api {
+
+struct HttpServerOptions {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  std::string tls_cert;                   // PEM chain; with tls_key, serve HTTPS
+  std::string tls_key;
+  size_t max_body = 1 << 20;              // larger bodies get 413
+  size_t max_header = 16 * 1024;
+  std::chrono::seconds read_timeout{30};  // per request, headers and body
+  std::chrono::seconds idle_timeout{60};  // keep-alive connections
+  int threads = 2;
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
+// Splits "host:port" / "[v6]:port".
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen);
+
+class HttpServer {
+ public:
+  // Refuses plain HTTP on a non-loopback address (kFailedPrecondition, saying why).
+  static Result<std::unique_ptr<HttpServer>> Start(Api& api, HttpServerOptions options);
+  virtual ~HttpServer() = default;
+  virtual uint16_t port() const = 0;
+  virtual std::string url() const = 0;  // http(s)://host:port
+  // Stops accepting; finishes requests in flight (up to `grace`), then returns.
+  virtual void Shutdown(std::chrono::milliseconds grace) = 0;
+};
+
+}  // namespace cloudpact::api

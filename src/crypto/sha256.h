@@ -1,0 +1,24 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cloudpact::crypto {
+
+using Hash = std::array<uint8_t, 32>;
+
+Hash Sha256(std::string_view data);
+// SHA-256 over the concatenation of parts, without copying them together.
+Hash Sha256(std::initializer_list<std::string_view> parts);
+
+inline std::string_view AsBytes(const Hash& h) {
+  return std::string_view(reinterpret_cast<const char*>(h.data()), h.size());
+}
+// Constant-time comparison of equal-length byte strings (false if lengths differ).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+// Cryptographically secure random bytes from the OS (OpenSSL's DRBG).
+std::string RandomBytes(size_t n);
+
+}  // namespace cloudpact::crypto

@@ -1,0 +1,60 @@
+// A tlog-tiles client: fetches a checkpoint and every tile and entry bundle it commits to,
+// verifies the signature, recomputes every tile and the root from the entries, and checks
+// that the log still extends the last checkpoint the client saw. It trusts nothing the
+// log says that it cannot recompute.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "crypto/note.h"
+#include "ledger/checkpoint.h"
+
+namespace cloudpact::ledger {
+
+// Resolves paths relative to the log prefix: "checkpoint", "tile/0/x001/234.p/7", …
+class TileSource {
+ public:
+  virtual ~TileSource() = default;
+  // kNotFound when the resource does not exist; other errors for transport failures.
+  virtual Result<std::string> Get(const std::string& path) = 0;
+};
+
+std::unique_ptr<TileSource> DirectoryTileSource(std::string dir);
+// http:// or https:// prefix, e.g. "http://127.0.0.1:8080/ledger". Keeps one connection.
+Result<std::unique_ptr<TileSource>> HttpTileSource(const std::string& url);
+
+// What a verifier remembers between runs (the --state file).
+struct VerifierState {
+  std::string origin;
+  uint64_t size = 0;
+  Hash root{};
+  std::string ToJson() const;
+  static Result<VerifierState> FromJson(std::string_view text);
+};
+
+struct VerifyOptions {
+  bool check_entries = true;  // fetch entry bundles and rehash them against level-0 tiles
+  std::vector<crypto::NoteVerifier> witnesses;  // cosignatures to check and report
+  std::optional<VerifierState> previous;
+};
+
+struct VerifyReport {
+  Checkpoint checkpoint;
+  std::vector<std::string> cosigned_by;  // witnesses whose cosignature verified
+  uint64_t tiles_checked = 0;
+  uint64_t entries_checked = 0;
+  bool consistent_with_previous = false;  // true when a previous state was given and holds
+};
+
+// kPermissionDenied for a bad signature, kDataLoss for any mismatch (tile, entry, root,
+// consistency), kInvalidArgument for malformed data, kNotFound for missing tiles.
+Result<VerifyReport> VerifyLog(TileSource& source, const crypto::NoteVerifier& log_key,
+                               const VerifyOptions& options);
+
+}  // namespace cloudpact::ledger

@@ -1,0 +1,90 @@
+// The one storage interface of cloudpact. Two real backends implement it — SQLite (the
+// embedded default) and PostgreSQL — and both pass the same test suite
+// (storage_suite_test.cc). Each module owns its own methods here; no module reads
+// another's tables.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "crypto/sha256.h"
+
+namespace cloudpact::storage {
+
+// One ledger leaf as the sequencer commits it.
+struct LedgerLeaf {
+  std::string entry;                    // the exact leaf bytes (RFC 8785 JSON)
+  crypto::Hash leaf_hash{};             // RFC 6962 leaf hash of entry
+  std::optional<std::string> salt;      // off-tree confidential part, committed to in entry
+  std::optional<std::string> confidential;
+};
+
+struct Confidential {
+  std::string salt;
+  std::string content;
+};
+
+struct ApiToken {
+  std::string id;                        // public identifier, e.g. "tok_…"
+  std::string name;                      // who it belongs to (stamped into ledger entries)
+  crypto::Hash secret_hash{};            // SHA-256 of the bearer secret; the secret is never stored
+  std::vector<std::string> permissions;  // e.g. "ledger:append", or "*" for all
+  int64_t created_unix = 0;
+  int64_t expires_unix = 0;              // 0: no expiry
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Opens "sqlite:PATH" (or a bare path), or "postgresql://…"; applies pending migrations.
+  static Result<std::unique_ptr<Storage>> Open(const std::string& url);
+
+  virtual std::string Backend() const = 0;  // "sqlite" or "postgresql"
+  virtual Result<int> SchemaVersion() = 0;
+
+  // --- ledger ---
+  // Number of committed leaves.
+  virtual Result<uint64_t> LedgerSize() = 0;
+  // Commits leaves at [first_index, first_index + n) atomically and durably (fsync'd before
+  // returning OK). kFailedPrecondition if first_index is not the current size: a second
+  // sequencer must never interleave.
+  virtual Status AppendLeaves(uint64_t first_index, const std::vector<LedgerLeaf>& leaves) = 0;
+  // Entries [begin, end), in order; fewer if the log is shorter.
+  virtual Result<std::vector<std::string>> ReadEntries(uint64_t begin, uint64_t end) = 0;
+  // Leaf hashes [begin, end), in order, to rebuild the in-memory tree at start.
+  virtual Result<std::vector<crypto::Hash>> ReadLeafHashes(uint64_t begin, uint64_t end) = 0;
+  virtual Result<std::optional<Confidential>> ReadConfidential(uint64_t index) = 0;
+  // Deletes content and salt; the leaf (and so the tree) is untouched. kNotFound if none.
+  virtual Status EraseConfidential(uint64_t index) = 0;
+  // The latest published checkpoint (signed note), replaced atomically.
+  virtual Status SaveCheckpoint(uint64_t size, const std::string& note) = 0;
+  virtual Result<std::optional<std::string>> LatestCheckpoint() = 0;
+  // Cosignature lines by witness key name, for the checkpoint of the given size.
+  virtual Status SaveCosignature(const std::string& witness, uint64_t size, const std::string& line) = 0;
+  virtual Result<std::vector<std::string>> Cosignatures(uint64_t size) = 0;
+
+  // --- API tokens ---
+  virtual Status PutToken(const ApiToken& token) = 0;
+  virtual Result<std::optional<ApiToken>> FindToken(const crypto::Hash& secret_hash) = 0;
+  virtual Result<std::vector<ApiToken>> ListTokens() = 0;
+
+  // --- small settings (e.g. "ledger.origin") ---
+  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  virtual Status PutMeta(const std::string& key, const std::string& value) = 0;
+};
+
+// Migrations are SQL that both backends accept; each backend adds its own dialect bits.
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;  // may hold several statements separated by ';'
+};
+const std::vector<Migration>& Migrations(std::string_view backend);
+
+}  // namespace cloudpact::storage

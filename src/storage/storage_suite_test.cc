@@ -1,0 +1,166 @@
+// The storage contract, run unchanged on every backend (SQLite and PostgreSQL).
+#include <gtest/gtest.h>
+
+#include "storage/storage.h"
+#include "testing/backends.h"
+
+namespace cloudpact::storage {
+namespace {
+
+crypto::Hash H(char c) {
+  crypto::Hash h;
+  h.fill(static_cast<uint8_t>(c));
+  return h;
+}
+
+LedgerLeaf Leaf(const std::string& entry, char h) {
+  LedgerLeaf l;
+  l.entry = entry;
+  l.leaf_hash = H(h);
+  return l;
+}
+
+class StorageSuite : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    store_ = testing::OpenFresh(GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  std::unique_ptr<Storage> store_;
+};
+
+TEST_P(StorageSuite, MigrationsApplied) {
+  EXPECT_EQ(store_->Backend(), GetParam());
+  auto v = store_->SchemaVersion();
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(*v, Migrations(GetParam()).back().version);
+}
+
+TEST_P(StorageSuite, AppendAndReadLeaves) {
+  ASSERT_EQ(*store_->LedgerSize(), 0u);
+  std::string binary("a\0b\xff", 4);
+  ASSERT_TRUE(store_->AppendLeaves(0, {Leaf("one", 'a'), Leaf(binary, 'b')}).ok());
+  ASSERT_TRUE(store_->AppendLeaves(2, {Leaf("three", 'c')}).ok());
+  EXPECT_EQ(*store_->LedgerSize(), 3u);
+  auto entries = store_->ReadEntries(0, 10);
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(*entries, (std::vector<std::string>{"one", binary, "three"}));
+  auto mid = store_->ReadEntries(1, 2);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(*mid, (std::vector<std::string>{binary}));
+  auto hashes = store_->ReadLeafHashes(0, 3);
+  ASSERT_TRUE(hashes.ok());
+  EXPECT_EQ(*hashes, (std::vector<crypto::Hash>{H('a'), H('b'), H('c')}));
+}
+
+TEST_P(StorageSuite, AppendAtWrongIndexIsRejectedAndWritesNothing) {
+  ASSERT_TRUE(store_->AppendLeaves(0, {Leaf("one", 'a')}).ok());
+  auto st = store_->AppendLeaves(5, {Leaf("x", 'x'), Leaf("y", 'y')});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kFailedPrecondition);
+  st = store_->AppendLeaves(0, {Leaf("dup", 'd')});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(*store_->LedgerSize(), 1u);
+  EXPECT_EQ(*store_->ReadEntries(0, 10), (std::vector<std::string>{"one"}));
+}
+
+TEST_P(StorageSuite, ConfidentialContentAndErasure) {
+  LedgerLeaf l = Leaf("committed", 'c');
+  l.salt = std::string(32, 's');
+  l.confidential = "{\"command\":\"rm -rf /\"}";
+  ASSERT_TRUE(store_->AppendLeaves(0, {Leaf("plain", 'p'), l}).ok());
+  auto none = store_->ReadConfidential(0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto c = store_->ReadConfidential(1);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ((*c)->salt, std::string(32, 's'));
+  EXPECT_EQ((*c)->content, "{\"command\":\"rm -rf /\"}");
+  ASSERT_TRUE(store_->EraseConfidential(1).ok());
+  EXPECT_FALSE(store_->ReadConfidential(1)->has_value());
+  auto again = store_->EraseConfidential(1);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  // The leaf itself is untouched.
+  EXPECT_EQ(*store_->ReadEntries(1, 2), (std::vector<std::string>{"committed"}));
+}
+
+TEST_P(StorageSuite, CheckpointIsReplaced) {
+  EXPECT_FALSE(store_->LatestCheckpoint()->has_value());
+  ASSERT_TRUE(store_->SaveCheckpoint(1, "note one").ok());
+  ASSERT_TRUE(store_->SaveCheckpoint(2, "note two").ok());
+  auto cp = store_->LatestCheckpoint();
+  ASSERT_TRUE(cp.ok());
+  EXPECT_EQ(cp->value(), "note two");
+}
+
+TEST_P(StorageSuite, Cosignatures) {
+  ASSERT_TRUE(store_->SaveCosignature("w2", 5, "line w2").ok());
+  ASSERT_TRUE(store_->SaveCosignature("w1", 5, "line w1").ok());
+  ASSERT_TRUE(store_->SaveCosignature("w1", 5, "line w1 again").ok());
+  ASSERT_TRUE(store_->SaveCosignature("w1", 6, "other size").ok());
+  EXPECT_EQ(*store_->Cosignatures(5), (std::vector<std::string>{"line w1 again", "line w2"}));
+  EXPECT_TRUE(store_->Cosignatures(7)->empty());
+}
+
+TEST_P(StorageSuite, Tokens) {
+  ApiToken t;
+  t.id = "tok_1";
+  t.name = "admin";
+  t.secret_hash = H('z');
+  t.permissions = {"ledger:append", "ledger:read"};
+  t.created_unix = 100;
+  t.expires_unix = 200;
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  auto dup = store_->PutToken(t);
+  ASSERT_FALSE(dup.ok());
+  auto found = store_->FindToken(H('z'));
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, "tok_1");
+  EXPECT_EQ((*found)->name, "admin");
+  EXPECT_EQ((*found)->permissions, t.permissions);
+  EXPECT_EQ((*found)->expires_unix, 200);
+  EXPECT_FALSE(store_->FindToken(H('y'))->has_value());
+  EXPECT_EQ(store_->ListTokens()->size(), 1u);
+}
+
+TEST_P(StorageSuite, Meta) {
+  EXPECT_FALSE(store_->GetMeta("k")->has_value());
+  ASSERT_TRUE(store_->PutMeta("k", "v1").ok());
+  ASSERT_TRUE(store_->PutMeta("k", "v2").ok());
+  EXPECT_EQ(store_->GetMeta("k")->value(), "v2");
+}
+
+TEST_P(StorageSuite, ReopenKeepsData) {
+  // Migrations are idempotent: opening an existing store applies nothing twice.
+  auto url = testing::FreshStorageUrl(GetParam(), "reopen");
+  {
+    auto s = Storage::Open(url);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    ASSERT_TRUE((*s)->AppendLeaves(0, {Leaf("kept", 'k')}).ok());
+  }
+  auto s = Storage::Open(url);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(*(*s)->LedgerSize(), 1u);
+  EXPECT_EQ(*(*s)->SchemaVersion(), Migrations(GetParam()).back().version);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageSuite, ::testing::ValuesIn(testing::BackendNames()),
+                         [](const auto& info) { return info.param; });
+
+TEST(BackendsTest, PostgresConfigured) {
+  // The test command always starts PostgreSQL; a run without it must not look green.
+  ASSERT_NE(std::getenv("CLOUDPACT_TEST_PG_URL"), nullptr)
+      << "CLOUDPACT_TEST_PG_URL is unset: run the tests through `make test`, which starts PostgreSQL";
+}
+
+TEST(StorageOpen, RejectsEmptyPathAndUnreachableServer) {
+  EXPECT_FALSE(Storage::Open("sqlite:").ok());
+  auto pg = Storage::Open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_EQ(pg.error().code, ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace cloudpact::storage
