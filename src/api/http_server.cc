@@ -7,6 +7,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -35,6 +36,13 @@ HttpMetrics& M() {
   return *m;
 }
 
+// What the server needs of a session to shut it down.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Cancel() = 0;  // closes the connection on the session's strand
+};
+
 // Shared by all sessions: the server's settings and whether it is draining.
 struct Shared {
   Shared(Api& a, HttpServerOptions o) : api(a), options(std::move(o)) {}
@@ -42,6 +50,16 @@ struct Shared {
   HttpServerOptions options;
   std::atomic<bool> draining{false};
   std::atomic<int> in_flight{0};  // requests read but not yet answered
+  std::mutex mu;
+  std::vector<std::weak_ptr<SessionBase>> sessions;  // GUARDED_BY(mu); pruned as they expire
+
+  void Register(std::weak_ptr<SessionBase> s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (sessions.size() > 64 && sessions.size() % 64 == 0) {
+      std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+    }
+    sessions.push_back(std::move(s));
+  }
 };
 
 Request ToRequest(http::request<http::string_body>& req, const std::string& remote) {
@@ -66,12 +84,20 @@ Request ToRequest(http::request<http::string_body>& req, const std::string& remo
 }
 
 template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(Stream stream, std::shared_ptr<Shared> shared, std::string remote)
       : stream_(std::move(stream)), shared_(std::move(shared)), remote_(std::move(remote)) {}
 
+  void Cancel() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ec;
+      beast::get_lowest_layer(self->stream_).socket().close(ec);
+    });
+  }
+
   void Start() {
+    shared_->Register(this->weak_from_this());
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
@@ -230,7 +256,17 @@ class BeastServer final : public HttpServer {
     while (shared_->in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ioc_.stop();
+    // Close every connection on its own strand; once their handlers have run, the
+    // io_context has no work left and the threads return. Sessions must die before the
+    // io_context does, since they hold its strands.
+    std::vector<std::weak_ptr<SessionBase>> sessions;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      sessions.swap(shared_->sessions);
+    }
+    for (auto& w : sessions) {
+      if (auto s = w.lock()) s->Cancel();
+    }
     for (auto& t : threads_) t.join();
     threads_.clear();
   }

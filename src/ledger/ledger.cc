@@ -214,6 +214,7 @@ void Ledger::SequencerLoop() {
       for (auto& p : batch) {
         p.done(MakeError(ErrorCode::kUnavailable, "evidence could not be recorded: " + st.error().message));
       }
+      batch.clear();
       continue;
     }
     {
@@ -232,6 +233,8 @@ void Ledger::SequencerLoop() {
       M().latency.Observe(std::chrono::duration<double>(now - batch[i].enqueued).count());
       batch[i].done(Appended{first + i, leaves[i].leaf_hash});
     }
+    // Drop the callbacks now: they may own what their callers hold (an HTTP connection).
+    batch.clear();
   }
 }
 

@@ -26,6 +26,10 @@ Result<uint64_t> ParseIndex(std::string_view s) {
     if (++elements > 7 || index > (UINT64_MAX - group) / 1000) {
       return MakeError(ErrorCode::kNotFound, "tile path: index too large");
     }
+    // Only the canonical encoding: "x000/001" would be a second name for "001".
+    if (elements == 1 && !last && group == 0) {
+      return MakeError(ErrorCode::kNotFound, "tile path: non-canonical index");
+    }
     index = index * 1000 + group;
     s.remove_prefix(3);
     if (last) {

@@ -21,8 +21,14 @@ using tcp = asio::ip::tcp;
 class BeastClient final : public HttpClient {
  public:
   explicit BeastClient(ParsedUrl url) : url_(std::move(url)), ssl_(asio::ssl::context::tls_client) {
-    ssl_.set_default_verify_paths();
     ssl_.set_verify_mode(asio::ssl::verify_peer);
+  }
+  Status TrustStore(const std::string& ca_file) {
+    boost::system::error_code ec;
+    if (ca_file.empty()) ssl_.set_default_verify_paths(ec);
+    else ssl_.load_verify_file(ca_file, ec);
+    if (ec) return MakeError(ErrorCode::kInvalidArgument, "cannot load CA certificates: " + ec.message());
+    return OkStatus();
   }
 
   Result<HttpResponse> Request(const std::string& method, const std::string& path,
@@ -152,9 +158,12 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   return u;
 }
 
-Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& base_url) {
+Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& base_url,
+                                                      const std::string& ca_file) {
   ASSIGN_OR_RETURN(ParsedUrl u, ParseUrl(base_url));
-  return std::unique_ptr<HttpClient>(new BeastClient(std::move(u)));
+  auto client = std::make_unique<BeastClient>(std::move(u));
+  RETURN_IF_ERROR(client->TrustStore(ca_file));
+  return std::unique_ptr<HttpClient>(std::move(client));
 }
 
 }  // namespace cloudpact::net

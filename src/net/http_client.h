@@ -28,8 +28,9 @@ Result<ParsedUrl> ParseUrl(const std::string& url);
 class HttpClient {
  public:
   // base_url: "http://host:port[/prefix]" or "https://…" (certificates checked against the
-  // system store).
-  static Result<std::unique_ptr<HttpClient>> Create(const std::string& base_url);
+  // system store, or against ca_file alone when one is given).
+  static Result<std::unique_ptr<HttpClient>> Create(const std::string& base_url,
+                                                    const std::string& ca_file = "");
   virtual ~HttpClient() = default;
   // path is appended to the base URL's path. Responses over max_body are an error.
   virtual Result<HttpResponse> Request(const std::string& method, const std::string& path,

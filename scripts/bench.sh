@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the benchmarks behind docs/BENCHMARKS.md on the release build. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target cloudpact ledger_bench http_load
+
+B=build/release
+echo "== in-process (Google Benchmark)"
+$B/bench/ledger_bench --benchmark_counters_tabular=true
+
+echo "== over HTTP"
+DATA="$(mktemp -d /tmp/cloudpact-bench.XXXXXX)"
+$B/apps/cloudpact/cloudpact serve --data-dir "$DATA/data" --listen 127.0.0.1:18181 2>"$DATA/server.log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18181/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+echo "-- closed loop, 64 clients"
+$B/bench/http_load --url http://127.0.0.1:18181 --token-file "$DATA/data/initial-admin-token" --clients 64 --seconds 10
+echo "-- fixed offered load 10000/s, 64 clients"
+$B/bench/http_load --url http://127.0.0.1:18181 --token-file "$DATA/data/initial-admin-token" --clients 64 --seconds 10 --rate 10000
+echo "-- checkpoint delay (server metrics)"
+curl -fs http://127.0.0.1:18181/metrics | grep -E '^cloudpact_ledger_checkpoint_delay_seconds|^cloudpact_ledger_batch_size_(sum|count)'

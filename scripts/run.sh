@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the release binary and runs cloudpact on its embedded
+# default: SQLite in ./data, demo entries, HTTP on loopback. Prints URL and credentials.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target cloudpact
+
+DATA="${CLOUDPACT_DATA_DIR:-$PWD/data}"
+LISTEN="${CLOUDPACT_LISTEN:-127.0.0.1:8080}"
+BIN=build/release/apps/cloudpact/cloudpact
+
+"$BIN" serve --data-dir "$DATA" --listen "$LISTEN" --demo &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
+for _ in $(seq 1 100); do
+  if [ -s "$DATA/initial-admin-token" ] && [ -s "$DATA/ledger-key.pub" ] && curl -fs "http://$LISTEN/healthz" >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 $pid 2>/dev/null; then wait $pid; exit 1; fi
+  sleep 0.1
+done
+cat <<MSG
+
+  cloudpact 正在运行 / is running
+  URL:            http://$LISTEN
+  管理员令牌 / admin token:  $(cat "$DATA/initial-admin-token")   (file: $DATA/initial-admin-token)
+  账本验证密钥 / ledger verifier key: $(cat "$DATA/ledger-key.pub")
+
+  试一试 / try:
+    curl http://$LISTEN/ledger/checkpoint
+    $BIN ledger verify --url http://$LISTEN/ledger --key "$(cat "$DATA/ledger-key.pub")"
+
+  Ctrl-C 停止 / to stop.
+MSG
+wait $pid
