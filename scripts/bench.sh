@@ -7,8 +7,12 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target cloudpact ledger_bench http_load
 
 B=build/release
-echo "== in-process (Google Benchmark)"
-$B/bench/ledger_bench --benchmark_counters_tabular=true
+echo "== in-process (Google Benchmark), SQLite and PostgreSQL on loopback"
+PGDIR="$(mktemp -d /tmp/cloudpact-pg.XXXXXX)"
+PGURL="$(bash scripts/pg.sh start "$PGDIR")"
+psql -q "$PGURL" -c "CREATE DATABASE bench"
+CLOUDPACT_BENCH_PG_URL="${PGURL%/postgres}/bench" $B/bench/ledger_bench --benchmark_counters_tabular=true
+bash scripts/pg.sh stop "$PGDIR" >/dev/null
 
 echo "== over HTTP"
 DATA="$(mktemp -d /tmp/cloudpact-bench.XXXXXX)"
@@ -20,5 +24,7 @@ echo "-- closed loop, 64 clients"
 $B/bench/http_load --url http://127.0.0.1:18181 --token-file "$DATA/data/initial-admin-token" --clients 64 --seconds 10
 echo "-- fixed offered load 10000/s, 64 clients"
 $B/bench/http_load --url http://127.0.0.1:18181 --token-file "$DATA/data/initial-admin-token" --clients 64 --seconds 10 --rate 10000
+echo "-- server resident memory after $(curl -fs http://127.0.0.1:18181/healthz)"
+grep VmRSS /proc/$pid/status
 echo "-- checkpoint delay (server metrics)"
 curl -fs http://127.0.0.1:18181/metrics | grep -E '^cloudpact_ledger_checkpoint_delay_seconds|^cloudpact_ledger_batch_size_(sum|count)'

@@ -10,7 +10,7 @@ PACKAGES=(
   libboost1.74-dev libssl-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libcli11-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-  postgresql curl procps openssl
+  postgresql curl procps openssl golang-go golang-golang-x-mod-dev
 )
 
 missing=()

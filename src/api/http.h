@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,7 @@ struct Request {
   std::string method;  // "GET", "POST", …
   std::string path;    // without the query string, not percent-decoded
   std::map<std::string, std::string> query;
+  std::optional<std::string> query_error;  // set when the query string is malformed
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote;  // peer address, for logs

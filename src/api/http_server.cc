@@ -71,7 +71,7 @@ Request ToRequest(http::request<http::string_body>& req, const std::string& remo
   if (q != std::string_view::npos) {
     auto parsed = ParseQuery(target.substr(q + 1));
     if (parsed.ok()) r.query = std::move(parsed).value();
-    else r.query["\x01invalid"] = parsed.error().message;
+    else r.query_error = parsed.error().message;
   }
   for (const auto& f : req) {
     std::string name(f.name_string());
@@ -146,9 +146,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     bool head = req.method() == http::verb::head;
     Request r = ToRequest(req, remote_);
     auto started = std::chrono::steady_clock::now();
-    if (r.query.count("\x01invalid")) {
-      return Send(ErrorResponse(400, "invalid_argument", r.query["\x01invalid"]), version, keep_alive);
-    }
+    if (r.query_error) return Send(ErrorResponse(400, "invalid_argument", *r.query_error), version, keep_alive);
     // The handler may answer from another thread (the ledger's sequencer); hop back onto
     // this connection's strand before touching the stream.
     auto self = this->shared_from_this();

@@ -99,11 +99,8 @@ Status Ledger::Load() {
                        "ledger: stored entries do not hash to the root of the last checkpoint");
     }
     checkpoint_ = cp;
-    // Serve the log's own signature line as stored, then the cosignatures for that size.
-    std::string full = note.text + "\n" + crypto::FormatSignatureLine(verified->front());
-    ASSIGN_OR_RETURN(auto cosigs, store_.Cosignatures(cp.size));
-    for (const auto& line : cosigs) full += line;
-    checkpoint_note_ = std::move(full);
+    signature_line_ = crypto::FormatSignatureLine(verified->front());
+    RETURN_IF_ERROR(ComposeNoteLocked());
     M().checkpoint_size.Set(static_cast<double>(cp.size));
   } else {
     checkpoint_.origin = signer_.name();
@@ -221,11 +218,13 @@ void Ledger::SequencerLoop() {
       std::unique_lock<std::shared_mutex> lock(tree_mu_);
       for (const auto& l : leaves) tree_.Append(l.leaf_hash);
     }
+    auto now = Clock::now();
     {
       std::lock_guard<std::mutex> lock(checkpoint_mu_);
+      // Only if the publisher has not already covered these entries meanwhile.
+      if (!oldest_unpublished_ && checkpoint_.size < first + batch.size()) oldest_unpublished_ = now;
       checkpoint_cv_.notify_one();
     }
-    auto now = Clock::now();
     M().appends.Add(batch.size());
     M().batch_size.Observe(static_cast<double>(batch.size()));
     M().size.Set(static_cast<double>(first + batch.size()));
@@ -280,15 +279,16 @@ Status Ledger::PublishLocked() {
   }
   if (cp.size == checkpoint_.size) return OkStatus();
   std::string text = FormatCheckpoint(cp);
-  std::string note = text + "\n" + crypto::FormatSignatureLine(signer_.Sign(text));
+  std::string signature_line = crypto::FormatSignatureLine(signer_.Sign(text));
   // Durable before served: after a restart we resume from exactly what readers saw.
-  RETURN_IF_ERROR(store_.SaveCheckpoint(cp.size, note));
-  if (checkpoint_.size != static_cast<uint64_t>(-1) && cp.size > checkpoint_.size) {
-    M().checkpoint_delay.Observe(
-        std::chrono::duration<double>(Clock::now() - last_publish_).count());
+  RETURN_IF_ERROR(store_.SaveCheckpoint(cp.size, text + "\n" + signature_line));
+  if (oldest_unpublished_) {
+    M().checkpoint_delay.Observe(std::chrono::duration<double>(Clock::now() - *oldest_unpublished_).count());
+    oldest_unpublished_.reset();
   }
   checkpoint_ = cp;
-  checkpoint_note_ = std::move(note);
+  signature_line_ = std::move(signature_line);
+  checkpoint_note_ = FormatCheckpoint(cp) + "\n" + signature_line_;  // no cosignatures yet
   last_publish_ = Clock::now();
   M().checkpoint_size.Set(static_cast<double>(cp.size));
   return OkStatus();
@@ -388,12 +388,16 @@ Result<size_t> Ledger::AddCosignatures(std::string_view signed_note) {
   for (const auto& [witness, line] : accepted) {
     RETURN_IF_ERROR(store_.SaveCosignature(witness, checkpoint_.size, line));
   }
-  // Rebuild the served note: log signature first, then every stored cosignature.
-  std::string own = checkpoint_note_.substr(0, checkpoint_note_.find('\n', note.text.size() + 1) + 1);
-  ASSIGN_OR_RETURN(auto cosigs, store_.Cosignatures(checkpoint_.size));
-  for (const auto& line : cosigs) own += line;
-  checkpoint_note_ = std::move(own);
+  RETURN_IF_ERROR(ComposeNoteLocked());
   return accepted.size();
+}
+
+Status Ledger::ComposeNoteLocked() {
+  ASSIGN_OR_RETURN(auto cosignatures, store_.Cosignatures(checkpoint_.size));
+  std::string note = FormatCheckpoint(checkpoint_) + "\n" + signature_line_;
+  for (const auto& line : cosignatures) note += line;
+  checkpoint_note_ = std::move(note);
+  return OkStatus();
 }
 
 void Ledger::Stop() {

@@ -121,6 +121,8 @@ class Ledger {
   void CheckpointLoop();
   Status Resync();  // after a failed commit, adopt whatever storage actually holds
   Status PublishLocked();
+  // Rebuilds checkpoint_note_ from checkpoint_, signature_line_ and stored cosignatures.
+  Status ComposeNoteLocked();
 
   storage::Storage& store_;
   const crypto::NoteSigner signer_;
@@ -137,8 +139,11 @@ class Ledger {
   mutable std::mutex checkpoint_mu_;  // serialises publishing; guards the two below
   std::condition_variable checkpoint_cv_;
   Checkpoint checkpoint_;
-  std::string checkpoint_note_;  // signed note incl. cosignatures
+  std::string checkpoint_note_;  // checkpoint text, the log's signature, then cosignatures
+  std::string signature_line_;   // the log's own signature line for checkpoint_
   std::chrono::steady_clock::time_point last_publish_;
+  // When the oldest entry not yet in a checkpoint became durable; unset when none is.
+  std::optional<std::chrono::steady_clock::time_point> oldest_unpublished_;
   bool checkpoint_stop_ = false;
 
   std::thread sequencer_;
