@@ -143,6 +143,17 @@ struct Load {
       }
     });
   }
+  // Waits until at least n appends were acknowledged (the machine may be slow: ASan, a
+  // parallel test), rather than sleeping a fixed time.
+  void WaitForAcks(size_t n) {
+    for (int i = 0; i < 1200; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (acked.size() >= n) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   void Join() {
     stop = true;
     for (auto& t : threads) t.join();
@@ -204,11 +215,11 @@ TEST(EndToEnd, KillNineLosesNoAcknowledgedEntry) {
     std::string url = s.WaitUrl();
     ASSERT_FALSE(url.empty());
     load.Start(url, Token(dir), 16);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    load.WaitForAcks(2000);  // then kill while the clients keep appending
     EXPECT_EQ(s.Kill(SIGKILL), 128 + SIGKILL);
     load.Join();
   }
-  ASSERT_GT(load.acked.size(), 100u) << "the load generator made too little progress to test anything";
+  ASSERT_GE(load.acked.size(), 2000u) << "the load generator made too little progress to test anything";
   std::cout << "acknowledged before kill -9: " << load.acked.size() << "\n";
   Server s(dir);
   std::string url = s.WaitUrl();
@@ -223,7 +234,7 @@ TEST(EndToEnd, SigtermDrainsAndExitsCleanly) {
   std::string url = s.WaitUrl();
   ASSERT_FALSE(url.empty());
   load.Start(url, Token(dir), 8);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  load.WaitForAcks(1000);
   EXPECT_EQ(s.Kill(SIGTERM), 0) << s.log();
   load.Join();
   EXPECT_NE(s.log().find("\"msg\":\"stopped\""), std::string::npos);
@@ -231,6 +242,13 @@ TEST(EndToEnd, SigtermDrainsAndExitsCleanly) {
   url = again.WaitUrl();
   ASSERT_FALSE(url.empty());
   CheckRecovered(url, dir, load);
+  // A graceful stop answers every request it committed: nothing durable went unanswered
+  // (the one extra entry is the admin token's issuance).
+  auto c = net::HttpClient::Create(url);
+  auto info = (*c)->Request("GET", "/v1/ledger/entries/" + std::to_string(load.acked.size() + 1));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->status, 404) << "an entry was committed but its client never heard";
+  EXPECT_TRUE(load.acked.count(load.acked.size()));  // the last index is one a client holds
 }
 
 TEST(EndToEnd, FirstStartWritesSecretsOwnerOnly) {
@@ -289,7 +307,8 @@ TEST(EndToEnd, VerifyCommandOnTesseraLogAndRunningServer) {
   std::string state = (dir.parent_path() / "state.json").string();
   std::tie(code, out) = RunCommand(bin + " ledger verify --url " + url + "/ledger --key " + vkey + " --state " + state);
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("size=4"), std::string::npos) << out;
+  // Four demo entries, then the initial admin token's issuance.
+  EXPECT_NE(out.find("size=5"), std::string::npos) << out;
   auto c = net::HttpClient::Create(url);
   auto r = (*c)->Request("POST", "/v1/ledger/entries", R"({"type":"t","body":{}})",
                          {{"Authorization", "Bearer " + Token(dir)}, {"Content-Type", "application/json"}});
@@ -297,8 +316,8 @@ TEST(EndToEnd, VerifyCommandOnTesseraLogAndRunningServer) {
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   std::tie(code, out) = RunCommand(bin + " ledger verify --url " + url + "/ledger --key " + vkey + " --state " + state);
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("size=5"), std::string::npos) << out;
-  EXPECT_NE(out.find("consistent_with=4"), std::string::npos) << out;
+  EXPECT_NE(out.find("size=6"), std::string::npos) << out;
+  EXPECT_NE(out.find("consistent_with=5"), std::string::npos) << out;
   // A state from a different history (forked log) is caught.
   std::ofstream(state) << ledger::VerifierState{"vm/cloudpact", 3, ledger::Hash{}}.ToJson();
   auto j = *ParseJson(ReadAll(state));
@@ -307,6 +326,68 @@ TEST(EndToEnd, VerifyCommandOnTesseraLogAndRunningServer) {
   std::tie(code, out) = RunCommand(bin + " ledger verify --url " + url + "/ledger --key " + vkey + " --state " + state);
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("inconsistent"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace cloudpact
+
+namespace cloudpact {
+namespace {
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+void AppendOne(const std::string& url, const std::string& token) {
+  auto c = net::HttpClient::Create(url);
+  auto r = (*c)->Request("POST", "/v1/ledger/entries", R"({"type":"t","body":{}})",
+                         {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 201) << r->body;
+}
+
+TEST(EndToEnd, WitnessCosignsConsistentCheckpointsAndRaisesTheAlarmOnAFork) {
+  std::string bin = CLOUDPACT_BIN;
+  auto root = testing::TempDir("witness");
+  auto [code, out] = RunCommand(bin + " witness init --data-dir " + (root / "w").string() + " --name witness.test/w1");
+  ASSERT_EQ(code, 0) << out;
+  std::string wkey = FirstLine(out);
+  ASSERT_EQ(wkey.rfind("witness.test/w1+", 0), 0u) << out;
+
+  auto dir = root / "log";
+  Server s(dir, {"--witness-key", wkey});
+  std::string url = s.WaitUrl();
+  ASSERT_FALSE(url.empty());
+  std::string vkey = FirstLine(ReadAll(dir / "ledger-key.pub"));
+  std::string witness_run = bin + " witness run --once --data-dir " + (root / "w").string() + " --log-key " + vkey;
+
+  std::tie(code, out) = RunCommand(witness_run + " --log-url " + url);
+  ASSERT_EQ(code, 0) << out;
+  std::tie(code, out) = RunCommand(bin + " ledger verify --url " + url + "/ledger --key " + vkey + " --witness " + wkey);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("cosigned_by=witness.test/w1"), std::string::npos) << out;
+
+  // The log grows; the witness checks the consistency proof and cosigns again.
+  AppendOne(url, Token(dir));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  std::tie(code, out) = RunCommand(witness_run + " --log-url " + url);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"advanced\":true"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"size\":2"), std::string::npos) << out;
+
+  // A fork: the same signing key over a different history. Validly signed, so only a
+  // witness (or a verifier with state) can tell.
+  auto fork = root / "fork";
+  std::filesystem::create_directories(fork);
+  std::filesystem::copy_file(dir / "ledger-key", fork / "ledger-key");
+  std::filesystem::permissions(fork, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  Server f(fork);
+  std::string furl = f.WaitUrl();
+  ASSERT_FALSE(furl.empty());
+  for (int i = 0; i < 4; ++i) AppendOne(furl, Token(fork));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  std::tie(code, out) = RunCommand(witness_run + " --log-url " + furl);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("WITNESS ALARM"), std::string::npos) << out;
+  EXPECT_NE(out.find("not consistent"), std::string::npos) << out;
 }
 
 }  // namespace

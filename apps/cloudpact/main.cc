@@ -8,10 +8,16 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "core/encoding.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "crypto/note.h"
 #include "ledger/verifier.h"
+#include "ledger/witness.h"
+#include "net/http_client.h"
 #include "server/server.h"
 
 namespace {
@@ -97,22 +103,92 @@ int LedgerVerify(const std::string& url, const std::string& dir, const std::stri
     return 1;
   }
   if (!state_path.empty()) {
-    ledger::VerifierState st{cp.origin, cp.size, cp.root};
-    std::string tmp = state_path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << st.ToJson();
-      if (!out) {
-        std::cerr << "cloudpact ledger verify: cannot write " << tmp << "\n";
-        return 2;
-      }
-    }
-    if (std::rename(tmp.c_str(), state_path.c_str()) != 0) {
-      std::cerr << "cloudpact ledger verify: cannot write " << state_path << "\n";
+    auto st = WriteFileAtomic(state_path, ledger::VerifierState{cp.origin, cp.size, cp.root}.ToJson(), 0644);
+    if (!st.ok()) {
+      std::cerr << "cloudpact ledger verify: " << st.error().message << "\n";
       return 2;
     }
   }
   return 0;
+}
+
+std::string DefaultWitnessName() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost/cloudpact-witness";
+  return std::string(host) + "/cloudpact-witness";
+}
+
+// `cloudpact witness init`: a cosigning key (type 0x04) in DIR/witness-key, 0600.
+int WitnessInit(const std::string& dir, const std::string& name_flag) {
+  std::filesystem::path key = std::filesystem::path(dir) / "witness-key";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  if (std::filesystem::exists(key)) {
+    std::cerr << "cloudpact witness init: " << key.string() << " exists; a witness keeps its key\n";
+    return 2;
+  }
+  std::string name = name_flag.empty() ? DefaultWitnessName() : name_flag;
+  if (!crypto::IsValidKeyName(name)) {
+    std::cerr << "cloudpact witness init: invalid --name\n";
+    return 2;
+  }
+  crypto::NoteSigner signer(name, crypto::Ed25519PrivateKey::Generate(), crypto::NoteSigType::kCosignatureV1);
+  auto st = WriteFileAtomic(key, signer.PrivateKeyString() + "\n");
+  if (st.ok()) st = WriteFileAtomic(std::filesystem::path(dir) / "witness-key.pub", signer.Verifier().ToString() + "\n", 0644);
+  if (!st.ok()) {
+    std::cerr << "cloudpact witness init: " << st.error().message << "\n";
+    return 2;
+  }
+  std::cout << signer.Verifier().ToString() << "\n";
+  return 0;
+}
+
+// `cloudpact witness run`: follow one log and cosign what is consistent.
+int WitnessRun(const std::string& dir, const std::string& log_url, const std::string& log_key,
+               std::chrono::milliseconds interval, bool once) {
+  std::filesystem::path base(dir);
+  auto key_text = ReadFile(base / "witness-key");
+  if (!key_text.ok()) {
+    std::cerr << "cloudpact witness run: " << key_text.error().message << " (run `cloudpact witness init` first)\n";
+    return 2;
+  }
+  auto signer = crypto::NoteSigner::ParsePrivateKey(*key_text);
+  auto verifier = crypto::NoteVerifier::Parse(log_key);
+  auto client = net::HttpClient::Create(log_url);
+  if (!signer.ok() || !verifier.ok() || !client.ok()) {
+    std::cerr << "cloudpact witness run: "
+              << (!signer.ok() ? signer.error().message : !verifier.ok() ? verifier.error().message
+                                                                         : client.error().message)
+              << "\n";
+    return 2;
+  }
+  std::filesystem::path state_path = base / "witness-state.json";
+  std::optional<ledger::VerifierState> state;
+  if (auto text = ReadFile(state_path); text.ok()) {
+    auto parsed = ledger::VerifierState::FromJson(*text);
+    if (!parsed.ok()) {
+      std::cerr << "cloudpact witness run: " << state_path.string() << ": " << parsed.error().message << "\n";
+      return 2;
+    }
+    state = *parsed;
+  }
+  auto save = [&](const ledger::VerifierState& s) { return WriteFileAtomic(state_path, s.ToJson(), 0644); };
+  while (true) {
+    auto step = ledger::WitnessOnce(**client, *verifier, *signer, state, save, UnixSeconds(SystemNow()));
+    if (!step.ok()) {
+      bool alarm = step.error().code == ErrorCode::kDataLoss || step.error().code == ErrorCode::kPermissionDenied;
+      log::Error(alarm ? "WITNESS ALARM: log misbehaved" : "witness round failed",
+                 {{"code", std::string(ErrorCodeName(step.error().code))}, {"error", step.error().message}});
+      // Misbehaviour is final: never cosign this log again without a human looking.
+      if (alarm || once) return 1;
+    } else {
+      log::Info("witnessed", {{"origin", step->checkpoint.origin}, {"size", step->checkpoint.size},
+                              {"advanced", step->advanced}, {"cosignature_accepted", step->submitted}});
+      if (once) return 0;
+    }
+    std::this_thread::sleep_for(interval);
+  }
 }
 
 }  // namespace
@@ -151,7 +227,31 @@ int main(int argc, char** argv) {
   v->add_option("--witness", v_witnesses, "Witness verifier key that must have cosigned (repeatable)");
   v->add_flag("--skip-entries", v_skip_entries, "Check tiles and root but do not download entry bundles");
 
+  auto* witness_cmd = app.add_subcommand("witness", "Follow a log, check consistency, cosign (C2SP tlog-cosignature)");
+  witness_cmd->require_subcommand(1);
+  std::string w_dir, w_name, w_url, w_key, w_interval = "10s";
+  bool w_once = false;
+  auto* wi = witness_cmd->add_subcommand("init", "Create the witness's cosigning key; prints its verifier key");
+  wi->add_option("--data-dir", w_dir, "Directory for the witness key and state")->required();
+  wi->add_option("--name", w_name, "Witness key name (default HOSTNAME/cloudpact-witness)");
+  auto* wr = witness_cmd->add_subcommand("run", "Witness a log: verify, check consistency, cosign, submit");
+  wr->add_option("--data-dir", w_dir, "Directory holding witness-key and witness-state.json")->required();
+  wr->add_option("--log-url", w_url, "Base URL of the log's server, e.g. http://127.0.0.1:8080")->required();
+  wr->add_option("--log-key", w_key, "The log's verifier key")->required();
+  wr->add_option("--interval", w_interval, "Time between rounds")->capture_default_str();
+  wr->add_flag("--once", w_once, "One round, then exit (0 ok, 1 failure or alarm)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (wi->parsed()) return WitnessInit(w_dir, w_name);
+  if (wr->parsed()) {
+    std::chrono::milliseconds interval;
+    if (ParseDuration(w_interval, interval) != 0) {
+      std::cerr << "cloudpact witness run: --interval must look like 500ms or 10s\n";
+      return 2;
+    }
+    return WitnessRun(w_dir, w_url, w_key, interval, w_once);
+  }
 
   if (s->parsed()) {
     if (ParseDuration(checkpoint_interval, serve.checkpoint_interval) != 0) {

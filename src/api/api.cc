@@ -127,7 +127,7 @@ void Api::Handle(const Request& r, Respond respond) {
     if (r.method != "POST") return method_not_allowed();
     auto p = Require(r, perm::kTokensCreate);
     if (!p.ok()) return respond(ErrorResponse(p.error()));
-    return respond(CreateToken(r, *p));
+    return CreateToken(r, *p, std::move(respond));
   }
   respond(ErrorResponse(404, "not_found", "no route for " + path));
 }
@@ -250,39 +250,64 @@ Response Api::Cosign(const Request& r) {
   return JsonResponse(200, {{"accepted", *n}});
 }
 
-Response Api::CreateToken(const Request& r, const Principal& p) {
+ledger::AppendRequest TokenIssuedRecord(const IssuedToken& token, const std::string& issued_by) {
+  return ledger::AppendRequest{"token.issued",
+                               {{"token_id", token.record.id},
+                                {"name", token.record.name},
+                                {"permissions", token.record.permissions},
+                                {"expires_unix", token.record.expires_unix}},
+                               issued_by,
+                               std::nullopt};
+}
+
+void Api::CreateToken(const Request& r, const Principal& p, Respond respond) {
   auto body = ParseBody(r, options_.max_json_body);
-  if (!body.ok()) return ErrorResponse(body.error());
+  if (!body.ok()) return respond(ErrorResponse(body.error()));
   const Json& j = *body;
-  if (auto st = OnlyMembers(j, {"name", "permissions", "expires_in_seconds"}); !st.ok()) return ErrorResponse(st.error());
-  if (!j.contains("name") || !j["name"].is_string()) return ErrorResponse(400, "invalid_argument", "\"name\" must be a string");
+  if (auto st = OnlyMembers(j, {"name", "permissions", "expires_in_seconds"}); !st.ok()) {
+    return respond(ErrorResponse(st.error()));
+  }
+  if (!j.contains("name") || !j["name"].is_string()) {
+    return respond(ErrorResponse(400, "invalid_argument", "\"name\" must be a string"));
+  }
   if (!j.contains("permissions") || !j["permissions"].is_array()) {
-    return ErrorResponse(400, "invalid_argument", "\"permissions\" must be an array of strings");
+    return respond(ErrorResponse(400, "invalid_argument", "\"permissions\" must be an array of strings"));
   }
   std::vector<std::string> perms;
   for (const auto& e : j["permissions"]) {
-    if (!e.is_string()) return ErrorResponse(400, "invalid_argument", "\"permissions\" must be an array of strings");
+    if (!e.is_string()) {
+      return respond(ErrorResponse(400, "invalid_argument", "\"permissions\" must be an array of strings"));
+    }
     // Nobody hands out more than they hold.
     if (!p.Has(e.get<std::string>())) {
-      return ErrorResponse(403, "permission_denied", "cannot grant \"" + e.get<std::string>() + "\" without holding it");
+      return respond(ErrorResponse(403, "permission_denied",
+                                   "cannot grant \"" + e.get<std::string>() + "\" without holding it"));
     }
     perms.push_back(e.get<std::string>());
   }
   int64_t expires = 0;
   if (j.contains("expires_in_seconds")) {
-    if (!j["expires_in_seconds"].is_number_unsigned() || j["expires_in_seconds"].get<uint64_t>() == 0 ||
-        j["expires_in_seconds"].get<uint64_t>() > 10ull * 365 * 86400) {
-      return ErrorResponse(400, "invalid_argument", "\"expires_in_seconds\" must be 1..315360000");
+    const Json& e = j["expires_in_seconds"];
+    if (!e.is_number_unsigned() || e.get<uint64_t>() == 0 || e.get<uint64_t>() > 10ull * 365 * 86400) {
+      return respond(ErrorResponse(400, "invalid_argument", "\"expires_in_seconds\" must be 1..315360000"));
     }
-    expires = UnixSeconds(SystemNow()) + j["expires_in_seconds"].get<int64_t>();
+    expires = UnixSeconds(SystemNow()) + e.get<int64_t>();
   }
-  auto t = auth_.Issue(j["name"].get<std::string>(), perms, expires);
-  if (!t.ok()) return ErrorResponse(t.error());
-  return JsonResponse(201, {{"id", t->record.id},
-                            {"name", t->record.name},
-                            {"token", t->secret},
-                            {"permissions", t->record.permissions},
-                            {"expires_unix", t->record.expires_unix}});
+  auto t = auth_.Mint(j["name"].get<std::string>(), perms, expires);
+  if (!t.ok()) return respond(ErrorResponse(t.error()));
+  // Fail closed: a token exists only once its issuance is in the ledger.
+  auto token = std::make_shared<IssuedToken>(std::move(t).value());
+  ledger_.AppendAsync(TokenIssuedRecord(*token, p.name),
+                      [this, token, respond = std::move(respond)](Result<ledger::Appended> a) {
+                        if (!a.ok()) return respond(ErrorResponse(a.error()));
+                        if (auto st = auth_.Save(*token); !st.ok()) return respond(ErrorResponse(st.error()));
+                        respond(JsonResponse(201, {{"id", token->record.id},
+                                                   {"name", token->record.name},
+                                                   {"token", token->secret},
+                                                   {"permissions", token->record.permissions},
+                                                   {"expires_unix", token->record.expires_unix},
+                                                   {"ledger_index", a->index}}));
+                      });
 }
 
 }  // namespace cloudpact::api

@@ -13,6 +13,10 @@ struct ApiOptions {
   size_t max_json_body = 1 << 20;  // request bodies above this are answered 413
 };
 
+// The ledger record of an issued token: who got which permissions from whom (never the
+// secret). Tokens are stored only after this record is durable.
+ledger::AppendRequest TokenIssuedRecord(const IssuedToken& token, const std::string& issued_by);
+
 class Api {
  public:
   Api(ledger::Ledger& ledger, Authenticator& auth, ApiOptions options = {})
@@ -31,7 +35,7 @@ class Api {
   Response Info();
   Response Tile(std::string_view rest);
   Response Cosign(const Request& r);
-  Response CreateToken(const Request& r, const Principal& p);
+  void CreateToken(const Request& r, const Principal& p, Respond respond);
 
   // Authenticates and checks one permission; the error response when it fails.
   Result<Principal> Require(const Request& r, std::string_view permission);

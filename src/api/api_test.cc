@@ -199,7 +199,16 @@ TEST_F(ApiTest, TokensCannotEscalate) {
   EXPECT_EQ(r.status, 403);
   r = Call("POST", "/v1/tokens", R"({"name":"appender","permissions":["ledger:append"],"expires_in_seconds":60})", admin_);
   ASSERT_EQ(r.status, 201) << r.body;
-  std::string secret = (*ParseJson(r.body))["token"];
+  auto issued = *ParseJson(r.body);
+  std::string secret = issued["token"];
+  // The issuance is evidence: in the ledger, naming the issuer, never the secret.
+  auto record = ledger_->ReadEntry(issued["ledger_index"].get<uint64_t>());
+  ASSERT_TRUE(record.ok());
+  auto rj = *ParseJson(*record);
+  EXPECT_EQ(rj["type"], "token.issued");
+  EXPECT_EQ(rj["actor"], "admin");
+  EXPECT_EQ(rj["body"]["token_id"], issued["id"]);
+  EXPECT_EQ(record->find(secret), std::string::npos);
   EXPECT_EQ(Call("POST", "/v1/ledger/entries", R"({"type":"t","body":{}})", secret).status, 201);
   EXPECT_EQ(Call("POST", "/v1/tokens", R"({"name":"y","permissions":["nope"]})", admin_).status, 403);
   // Only the hash is stored: nothing in storage equals or contains the secret.

@@ -52,6 +52,15 @@ Result<Principal> Authenticator::Authenticate(std::string_view header) {
 
 Result<IssuedToken> Authenticator::Issue(const std::string& name, std::vector<std::string> permissions,
                                          int64_t expires_unix) {
+  ASSIGN_OR_RETURN(IssuedToken t, Mint(name, std::move(permissions), expires_unix));
+  RETURN_IF_ERROR(Save(t));
+  return t;
+}
+
+Status Authenticator::Save(const IssuedToken& token) { return store_.PutToken(token.record); }
+
+Result<IssuedToken> Authenticator::Mint(const std::string& name, std::vector<std::string> permissions,
+                                        int64_t expires_unix) {
   if (name.empty() || name.size() > 128) return MakeError(ErrorCode::kInvalidArgument, "token name must be 1..128 bytes");
   const auto& all = AllPermissions();
   for (const auto& p : permissions) {
@@ -69,7 +78,6 @@ Result<IssuedToken> Authenticator::Issue(const std::string& name, std::vector<st
   t.record.permissions = std::move(permissions);
   t.record.created_unix = UnixSeconds(SystemNow());
   t.record.expires_unix = expires_unix;
-  RETURN_IF_ERROR(store_.PutToken(t.record));
   return t;
 }
 

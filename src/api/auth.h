@@ -41,7 +41,12 @@ class Authenticator {
   // From an "Authorization: Bearer …" header value: kUnauthenticated if missing, malformed,
   // unknown or expired.
   Result<Principal> Authenticate(std::string_view authorization_header);
-  // Issues a token; permissions must be known ones. expires_unix 0 = never.
+  // Makes a token without storing it, so that the caller can record the issuance as
+  // evidence first; permissions must be known ones. expires_unix 0 = never.
+  Result<IssuedToken> Mint(const std::string& name, std::vector<std::string> permissions,
+                           int64_t expires_unix);
+  Status Save(const IssuedToken& token);
+  // Mint and Save, for tests and tools that keep no evidence.
   Result<IssuedToken> Issue(const std::string& name, std::vector<std::string> permissions,
                             int64_t expires_unix);
 

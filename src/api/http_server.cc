@@ -229,6 +229,7 @@ class BeastServer final : public HttpServer {
     port_ = acceptor_.local_endpoint().port();
     host_ = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
     Accept();
+    work_.emplace(ioc_.get_executor());
     for (int i = 0; i < std::max(1, shared_->options.threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
@@ -265,8 +266,16 @@ class BeastServer final : public HttpServer {
     for (auto& w : sessions) {
       if (auto s = w.lock()) s->Cancel();
     }
+    // Until now the guard kept the threads running even when no socket had work, so that
+    // answers to requests in flight (posted from the ledger's thread) were still written.
+    work_.reset();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    // Answers that arrived after the threads left (grace expired) still hold their
+    // sessions; run them now, against closed sockets, so that no session outlives the
+    // io_context whose strands it uses.
+    ioc_.restart();
+    ioc_.poll();
   }
 
  private:
@@ -299,6 +308,7 @@ class BeastServer final : public HttpServer {
   bool tls_ = false;
   uint16_t port_ = 0;
   std::string host_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
 };

@@ -281,8 +281,6 @@ class FlakyStorage final : public storage::Storage {
   Status PutToken(const storage::ApiToken& t) override { return inner_->PutToken(t); }
   Result<std::optional<storage::ApiToken>> FindToken(const Hash& h) override { return inner_->FindToken(h); }
   Result<std::vector<storage::ApiToken>> ListTokens() override { return inner_->ListTokens(); }
-  Result<std::optional<std::string>> GetMeta(const std::string& k) override { return inner_->GetMeta(k); }
-  Status PutMeta(const std::string& k, const std::string& v) override { return inner_->PutMeta(k, v); }
 
  private:
   std::unique_ptr<storage::Storage> inner_;

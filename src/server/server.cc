@@ -1,19 +1,16 @@
 #include "server/server.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/http_server.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "crypto/note.h"
 #include "ledger/ledger.h"
@@ -23,31 +20,6 @@ namespace cloudpact::server {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return MakeError(ErrorCode::kNotFound, "cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Writes a secret so that it is never readable by others, not even for an instant, and
-// is either wholly there or not at all (write to a temp file, fsync, rename).
-Status WriteSecretFile(const fs::path& p, const std::string& content) {
-  fs::path tmp = p;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return MakeError(ErrorCode::kUnavailable, "cannot create " + tmp.string() + ": " + std::strerror(errno));
-  ::fchmod(fd, 0600);
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), p.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return MakeError(ErrorCode::kUnavailable, "cannot write " + p.string() + ": " + std::strerror(errno));
-  }
-  return OkStatus();
-}
 
 std::string DefaultOrigin() {
   char host[256] = {0};
@@ -66,12 +38,18 @@ Status PrepareDataDir(const std::string& dir) {
   return OkStatus();
 }
 
-// Writes DIR/initial-admin-token on the very first start (no token exists yet).
-Status BootstrapAdmin(storage::Storage& store, api::Authenticator& auth, const std::string& dir) {
+// Writes DIR/initial-admin-token on the very first start (no token exists yet). Like any
+// token, its issuance is recorded in the ledger before the token exists.
+Status BootstrapAdmin(storage::Storage& store, api::Authenticator& auth, ledger::Ledger& ledger,
+                      const std::string& dir) {
   ASSIGN_OR_RETURN(auto tokens, store.ListTokens());
   if (!tokens.empty()) return OkStatus();
-  ASSIGN_OR_RETURN(api::IssuedToken t, auth.Issue("initial-admin", api::AllPermissions(), 0));
-  RETURN_IF_ERROR(WriteSecretFile(fs::path(dir) / "initial-admin-token", t.secret + "\n"));
+  ASSIGN_OR_RETURN(api::IssuedToken t, auth.Mint("initial-admin", api::AllPermissions(), 0));
+  auto recorded = ledger.Append(api::TokenIssuedRecord(t, "cloudpact"));
+  if (!recorded.ok()) return std::move(recorded).error();
+  // Secret file first: a stored token whose secret nobody has would lock the admin out.
+  RETURN_IF_ERROR(WriteFileAtomic(fs::path(dir) / "initial-admin-token", t.secret + "\n"));
+  RETURN_IF_ERROR(auth.Save(t));
   log::Info("initial admin token written", {{"path", (fs::path(dir) / "initial-admin-token").string()},
                                             {"token_id", t.record.id}});
   return OkStatus();
@@ -121,8 +99,8 @@ Result<std::string> LoadOrCreateLedgerKey(const std::string& data_dir, const std
   }
   crypto::NoteSigner signer(origin, crypto::Ed25519PrivateKey::Generate());
   std::string text = signer.PrivateKeyString() + "\n";
-  RETURN_IF_ERROR(WriteSecretFile(key_path, text));
-  std::ofstream(fs::path(data_dir) / "ledger-key.pub") << signer.Verifier().ToString() << "\n";
+  RETURN_IF_ERROR(WriteFileAtomic(key_path, text));
+  RETURN_IF_ERROR(WriteFileAtomic(fs::path(data_dir) / "ledger-key.pub", signer.Verifier().ToString() + "\n", 0644));
   log::Info("ledger key created", {{"origin", origin}, {"verifier_key", signer.Verifier().ToString()}});
   return text;
 }
@@ -163,10 +141,13 @@ int Serve(const ServeOptions& o) {
   auto ledger = ledger::Ledger::Open(**store, *signer, lopts);
   if (!ledger.ok()) return fail("ledger", ledger.error());
 
-  api::Authenticator auth(**store);
-  if (auto st = BootstrapAdmin(**store, auth, o.data_dir); !st.ok()) return fail("admin-token", st.error());
+  // Demo entries only into a brand-new ledger, before anything else is recorded.
   if (o.demo) {
     if (auto st = SeedDemo(**ledger); !st.ok()) return fail("demo-data", st.error());
+  }
+  api::Authenticator auth(**store);
+  if (auto st = BootstrapAdmin(**store, auth, **ledger, o.data_dir); !st.ok()) {
+    return fail("admin-token", st.error());
   }
 
   api::Api api(**ledger, auth, api::ApiOptions{o.max_body});

@@ -35,10 +35,6 @@ CREATE TABLE api_tokens (
   created_unix INTEGER NOT NULL,
   expires_unix INTEGER NOT NULL
 );
-CREATE TABLE meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
 )sql"},
   };
   static const std::vector<Migration> kPostgres = {
@@ -71,10 +67,6 @@ CREATE TABLE api_tokens (
   permissions TEXT NOT NULL,
   created_unix BIGINT NOT NULL,
   expires_unix BIGINT NOT NULL
-);
-CREATE TABLE meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
 );
 )sql"},
   };

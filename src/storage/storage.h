@@ -73,10 +73,6 @@ class Storage {
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<std::optional<ApiToken>> FindToken(const crypto::Hash& secret_hash) = 0;
   virtual Result<std::vector<ApiToken>> ListTokens() = 0;
-
-  // --- small settings (e.g. "ledger.origin") ---
-  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
-  virtual Status PutMeta(const std::string& key, const std::string& value) = 0;
 };
 
 // Migrations are SQL that both backends accept; each backend adds its own dialect bits.

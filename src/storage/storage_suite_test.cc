@@ -125,13 +125,6 @@ TEST_P(StorageSuite, Tokens) {
   EXPECT_EQ(store_->ListTokens()->size(), 1u);
 }
 
-TEST_P(StorageSuite, Meta) {
-  EXPECT_FALSE(store_->GetMeta("k")->has_value());
-  ASSERT_TRUE(store_->PutMeta("k", "v1").ok());
-  ASSERT_TRUE(store_->PutMeta("k", "v2").ok());
-  EXPECT_EQ(store_->GetMeta("k")->value(), "v2");
-}
-
 TEST_P(StorageSuite, ReopenKeepsData) {
   // Migrations are idempotent: opening an existing store applies nothing twice.
   auto url = testing::FreshStorageUrl(GetParam(), "reopen");

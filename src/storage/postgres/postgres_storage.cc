@@ -457,22 +457,6 @@ class PostgresStorage final : public Storage {
     return out;
   }
 
-  Result<std::optional<std::string>> GetMeta(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(r_.mu);
-    ASSIGN_OR_RETURN(Rows rows,
-                     r_.Query("SELECT value FROM meta WHERE key = $1", {Param::Text(key)}));
-    if (rows.size() == 0) return std::optional<std::string>();
-    return std::optional<std::string>(rows.Text(0, 0));
-  }
-
-  Status PutMeta(const std::string& key, const std::string& value) override {
-    std::lock_guard<std::mutex> lock(w_.mu);
-    ASSIGN_OR_RETURN(Rows rows, w_.Query("INSERT INTO meta (key, value) VALUES ($1, $2) "
-                                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                         {Param::Text(key), Param::Text(value)}));
-    return OkStatus();
-  }
-
  private:
   static ApiToken ReadToken(const Rows& rows, int i) {
     ApiToken t;

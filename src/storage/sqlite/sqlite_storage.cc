@@ -288,23 +288,6 @@ class SqliteStorage final : public Storage {
     return out;
   }
 
-  Result<std::optional<std::string>> GetMeta(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(r_.mu);
-    ASSIGN_OR_RETURN(Stmt s, r_.Prepare("SELECT value FROM meta WHERE key = ?"));
-    s.Bind(1, key);
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return std::optional<std::string>();
-    return std::optional<std::string>(s.Text(0));
-  }
-
-  Status PutMeta(const std::string& key, const std::string& value) override {
-    std::lock_guard<std::mutex> lock(w_.mu);
-    ASSIGN_OR_RETURN(Stmt s, w_.Prepare(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
-    s.Bind(1, key).Bind(2, value);
-    return s.Exec();
-  }
-
  private:
   static ApiToken ReadToken(Stmt& s) {
     ApiToken t;
