@@ -2,6 +2,8 @@
 # Runs the benchmarks behind docs/BENCHMARKS.md on the release build. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Let ccache share objects between checkouts in different folders (CI clones anew).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 bash scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target cloudpact ledger_bench http_load

@@ -3,6 +3,8 @@
 # default: SQLite in ./data, demo entries, HTTP on loopback. Prints URL and credentials.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Let ccache share objects between checkouts in different folders (CI clones anew).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 bash scripts/setup.sh
 cmake --preset release >/dev/null

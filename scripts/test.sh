@@ -4,6 +4,8 @@
 # loopback, then each libFuzzer target over its corpus. This is what `.ci/run` runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Let ccache share objects between checkouts in different folders (CI clones anew).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 bash scripts/setup.sh
 
