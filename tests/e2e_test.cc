@@ -21,6 +21,7 @@
 #include "ledger/verifier.h"
 #include "net/http_client.h"
 #include "testing/backends.h"
+#include "testing/fixtures.h"
 
 namespace cloudpact {
 namespace {
@@ -288,7 +289,7 @@ TEST(EndToEnd, OriginCannotChangeAfterFirstStart) {
 
 TEST(EndToEnd, VerifyCommandOnTesseraLogAndRunningServer) {
   std::string bin = CLOUDPACT_BIN;
-  std::string tessera = std::string(CLOUDPACT_SOURCE_DIR) + "/../shared/interop/tessera-testlog";
+  std::string tessera = testing::TesseraDir();
   std::string tkey = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
   auto [code, out] = RunCommand(bin + " ledger verify --dir " + tessera + " --key " + tkey);
   EXPECT_EQ(code, 0) << out;

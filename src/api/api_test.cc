@@ -238,13 +238,22 @@ TEST_F(ApiTest, VerifierAcceptsTheServedLog) {
   EXPECT_EQ(report->entries_checked, 300u);
 }
 
+// The modules an HttpServer needs, for tests of the transport alone.
+struct Stack {
+  explicit Stack(const std::string& tag)
+      : store(testing::OpenFresh("sqlite", tag)),
+        ledger(std::move(ledger::Ledger::Open(*store, crypto::NoteSigner("x/log", crypto::Ed25519PrivateKey::Generate()), {}).value())),
+        auth(*store),
+        api(*ledger, auth) {}
+  std::unique_ptr<storage::Storage> store;
+  std::unique_ptr<ledger::Ledger> ledger;
+  Authenticator auth;
+  Api api;
+};
+
 TEST(HttpServerTest, RefusesPlainHttpOffLoopback) {
-  auto store = testing::OpenFresh("sqlite", "refuse");
-  crypto::NoteSigner signer("x/log", crypto::Ed25519PrivateKey::Generate());
-  auto l = ledger::Ledger::Open(*store, signer, {});
-  ASSERT_TRUE(l.ok());
-  Authenticator auth(*store);
-  Api api(**l, auth);
+  Stack stack("refuse");
+  Api& api = stack.api;
   HttpServerOptions o;
   o.listen = "0.0.0.0:0";
   auto s = HttpServer::Start(api, o);
@@ -269,12 +278,8 @@ TEST(HttpServerTest, ServesTlsWithACertificate) {
                     "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + (dir / "key.pem").string() +
                     " -out " + (dir / "cert.pem").string() + " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI is needed (installed by scripts/setup.sh)";
-  auto store = testing::OpenFresh("sqlite", "tls");
-  crypto::NoteSigner signer("x/log", crypto::Ed25519PrivateKey::Generate());
-  auto l = ledger::Ledger::Open(*store, signer, {});
-  ASSERT_TRUE(l.ok());
-  Authenticator auth(*store);
-  Api api(**l, auth);
+  Stack stack("tls");
+  Api& api = stack.api;
   HttpServerOptions o;
   o.listen = "127.0.0.1:0";
   o.tls_cert = (dir / "cert.pem").string();

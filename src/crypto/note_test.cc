@@ -11,6 +11,7 @@
 #include "core/encoding.h"
 #include "crypto/ed25519.h"
 #include "crypto/sha256.h"
+#include "testing/fixtures.h"
 
 namespace cloudpact::crypto {
 namespace {
@@ -30,15 +31,9 @@ const std::string kExampleNote = kExampleText + "\n" + kExampleSigLine;
 const std::string kTesseraVkey =
     "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
 
-std::string FixtureDir() { return std::string(CLOUDPACT_SOURCE_DIR) + "/../shared/interop/tessera-testlog"; }
+std::string FixtureDir() { return testing::TesseraDir(); }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadFile(const std::string& path) { return testing::ReadFixture(path); }
 
 std::string Unhex(std::string_view hex) {
   auto r = HexDecode(hex);

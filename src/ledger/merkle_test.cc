@@ -170,7 +170,7 @@ TEST(MerkleTest, Rfc6962InclusionVectors) {
   MerkleTree t = VectorTree();
   auto leaves = VectorLeafHashes();
   for (const auto& v : InclusionVectors()) {
-    SCOPED_TRACE(testing::Message() << "index " << v.index << " size " << v.size);
+    SCOPED_TRACE(::testing::Message() << "index " << v.index << " size " << v.size);
     auto proof = t.InclusionProof(v.index, v.size);
     ASSERT_TRUE(proof.ok());
     EXPECT_EQ(*proof, v.proof);
@@ -210,7 +210,7 @@ TEST(MerkleTest, Rfc6962InclusionVectors) {
 TEST(MerkleTest, Rfc6962ConsistencyVectors) {
   MerkleTree t = VectorTree();
   for (const auto& v : ConsistencyVectors()) {
-    SCOPED_TRACE(testing::Message() << v.m << " -> " << v.n);
+    SCOPED_TRACE(::testing::Message() << v.m << " -> " << v.n);
     auto proof = t.ConsistencyProof(v.m, v.n);
     ASSERT_TRUE(proof.ok());
     EXPECT_EQ(*proof, v.proof);
@@ -387,7 +387,7 @@ TEST(MerkleExhaustiveTest, MutatedInclusionProofsRejected) {
   for (uint64_t n = 1; n <= kMutationMax; ++n) {
     const Hash root = *t.Root(n);
     for (uint64_t i = 0; i < n; ++i) {
-      SCOPED_TRACE(testing::Message() << "index " << i << " size " << n);
+      SCOPED_TRACE(::testing::Message() << "index " << i << " size " << n);
       const std::vector<Hash> proof = *t.InclusionProof(i, n);
       ASSERT_TRUE(VerifyInclusion(i, n, leaves[i], proof, root).ok());
       for (size_t k = 0; k < proof.size(); ++k) {
@@ -432,7 +432,7 @@ TEST(MerkleExhaustiveTest, MutatedConsistencyProofsRejected) {
   const Hash extra = LeafHash("extra");
   for (uint64_t n = 2; n <= kMutationMax; ++n) {
     for (uint64_t m = 1; m < n; ++m) {
-      SCOPED_TRACE(testing::Message() << m << " -> " << n);
+      SCOPED_TRACE(::testing::Message() << m << " -> " << n);
       const std::vector<Hash> proof = *t.ConsistencyProof(m, n);
       ASSERT_FALSE(proof.empty());
       ASSERT_TRUE(VerifyConsistency(m, n, roots[m], roots[n], proof).ok());

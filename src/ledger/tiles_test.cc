@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
+#include "testing/fixtures.h"
 
 namespace cloudpact::ledger {
 namespace {
@@ -192,7 +193,7 @@ TEST(HashTileTest, TreeOfSize70000) {
     uint32_t partial;
   } want[] = {{0, 273, 112}, {1, 1, 17}, {2, 0, 1}, {3, 0, 0}};
   for (const auto& w : want) {
-    SCOPED_TRACE(testing::Message() << "level " << w.level);
+    SCOPED_TRACE(::testing::Message() << "level " << w.level);
     for (uint64_t i = 0; i < w.full; ++i) {
       auto tile = ReadHashTile(t, Tile(w.level, i));
       ASSERT_TRUE(tile.ok()) << i;
@@ -324,15 +325,9 @@ const std::vector<std::string> kTesseraLeaves = {
     "one", "two", "three", "four", "five", "six", "seven", "eit",
     "nain", "ten", "ileven", "twelf", "threeten", "fourten", "fivten"};
 
-std::string FixtureDir() { return std::string(CLOUDPACT_SOURCE_DIR) + "/../shared/interop/tessera-testlog"; }
+std::string FixtureDir() { return testing::TesseraDir(); }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadFile(const std::string& path) { return testing::ReadFixture(path); }
 
 std::vector<Hash> TesseraLeafHashes(size_t n) {
   std::vector<Hash> out;

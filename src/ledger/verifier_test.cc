@@ -13,6 +13,7 @@
 #include "crypto/note.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
+#include "testing/fixtures.h"
 
 namespace cloudpact::ledger {
 namespace {
@@ -21,7 +22,7 @@ const std::string kTesseraVkey =
     "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
 const std::string kOrigin = "example.com/log/testdata";
 
-std::string FixtureDir() { return std::string(CLOUDPACT_SOURCE_DIR) + "/../shared/interop/tessera-testlog"; }
+std::string FixtureDir() { return testing::TesseraDir(); }
 
 crypto::NoteVerifier LogKey() {
   auto v = crypto::NoteVerifier::Parse(kTesseraVkey);
@@ -125,7 +126,7 @@ TEST(VerifierTest, FetchesWhatTheCheckpointRequires) {
 
 TEST(VerifierTest, AcceptsEveryCheckpointAndItsPredecessors) {
   for (uint64_t n = 0; n <= 15; ++n) {
-    SCOPED_TRACE(testing::Message() << "checkpoint." << n);
+    SCOPED_TRACE(::testing::Message() << "checkpoint." << n);
     FixtureSource src("checkpoint." + std::to_string(n));
     auto report = VerifyLog(src, LogKey(), {});
     ASSERT_TRUE(report.ok()) << report.error().message;
@@ -208,7 +209,7 @@ TEST(VerifierTest, PreviousOfAnotherLogIsDataLoss) {
 TEST(VerifierTest, CorruptTileIsDataLoss) {
   for (bool check_entries : {true, false}) {
     for (size_t byte : {size_t{0}, size_t{31}, size_t{32}, size_t{200}, size_t{15 * 32 - 1}}) {
-      SCOPED_TRACE(testing::Message() << "byte " << byte << " check_entries " << check_entries);
+      SCOPED_TRACE(::testing::Message() << "byte " << byte << " check_entries " << check_entries);
       FixtureSource src;
       src.rewrite = [byte](const std::string& path, std::string& body) {
         if (path == "tile/0/000.p/15") body[byte] ^= 0x01;
