@@ -219,6 +219,20 @@ class Connection {
       return MakeError(ErrorCode::kUnavailable, "postgresql: cannot set client encoding: " +
                                                     TrimMessage(PQerrorMessage(conn_)));
     }
+    // An acknowledged entry must be on disk. A server configured with
+    // synchronous_commit=off (or local, on a replicated primary) would acknowledge before
+    // that; raise it to at least "on" for this session, keeping stricter settings.
+    ResultPtr r(PQexec(conn_, "SHOW synchronous_commit"));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) {
+      return MakeError(ErrorCode::kUnavailable, "postgresql: cannot read synchronous_commit");
+    }
+    std::string level = PQgetvalue(r.get(), 0, 0);
+    if (level == "off" || level == "local") {
+      ResultPtr set(PQexec(conn_, "SET synchronous_commit TO on"));
+      if (PQresultStatus(set.get()) != PGRES_COMMAND_OK) {
+        return MakeError(ErrorCode::kUnavailable, "postgresql: cannot set synchronous_commit");
+      }
+    }
     return OkStatus();
   }
 
@@ -303,9 +317,10 @@ class PostgresStorage final : public Storage {
     return rows.size() > 0 ? static_cast<uint64_t>(rows.Int(0, 0)) : 0;
   }
 
-  // Durability: COMMIT returns only after the WAL record is flushed to disk under
-  // PostgreSQL's default synchronous_commit=on (and fsync=on), which is what the contract
-  // asks for; we deliberately do not override a stricter setting such as remote_apply.
+  // Durability: COMMIT returns only after the WAL record is flushed to disk, because every
+  // session runs with synchronous_commit at least "on" (Configure); a stricter setting such
+  // as remote_apply is kept. fsync=off on the server would defeat this, and is the
+  // operator's to avoid.
   Status AppendLeaves(uint64_t first_index, const std::vector<LedgerLeaf>& leaves) override {
     std::lock_guard<std::mutex> lock(w_.mu);
     w_.RollbackIfOpen();
