@@ -319,6 +319,10 @@ TEST(EndToEnd, VerifyCommandOnTesseraLogAndRunningServer) {
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("size=6"), std::string::npos) << out;
   EXPECT_NE(out.find("consistent_with=5"), std::string::npos) << out;
+  EXPECT_NE(out.find("mode=incremental"), std::string::npos) << out;
+  std::tie(code, out) = RunCommand(bin + " ledger verify --full --url " + url + "/ledger --key " + vkey + " --state " + state);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("mode=full"), std::string::npos) << out;
   // A state from a different history (forked log) is caught.
   std::ofstream(state) << ledger::VerifierState{"vm/cloudpact", 3, ledger::Hash{}}.ToJson();
   auto j = *ParseJson(ReadAll(state));

@@ -42,7 +42,7 @@ int ParseDuration(const std::string& text, std::chrono::milliseconds& out) {
 
 int LedgerVerify(const std::string& url, const std::string& dir, const std::string& key,
                  const std::string& state_path, const std::vector<std::string>& witnesses,
-                 bool skip_entries) {
+                 bool skip_entries, bool full) {
   auto verifier = crypto::NoteVerifier::Parse(key);
   if (!verifier.ok()) {
     std::cerr << "cloudpact ledger verify: --key: " << verifier.error().message << "\n";
@@ -50,6 +50,7 @@ int LedgerVerify(const std::string& url, const std::string& dir, const std::stri
   }
   ledger::VerifyOptions options;
   options.check_entries = !skip_entries;
+  options.incremental = !full;
   for (const auto& w : witnesses) {
     auto v = crypto::NoteVerifier::Parse(w);
     if (!v.ok()) {
@@ -95,6 +96,7 @@ int LedgerVerify(const std::string& url, const std::string& dir, const std::stri
   if (options.previous) {
     std::cout << " consistent_with=" << options.previous->size;
   }
+  std::cout << (report->incremental ? " mode=incremental" : " mode=full");
   for (const auto& w : report->cosigned_by) std::cout << " cosigned_by=" << w;
   std::cout << "\n";
   if (!options.witnesses.empty() && report->cosigned_by.size() < options.witnesses.size()) {
@@ -103,7 +105,7 @@ int LedgerVerify(const std::string& url, const std::string& dir, const std::stri
     return 1;
   }
   if (!state_path.empty()) {
-    auto st = WriteFileAtomic(state_path, ledger::VerifierState{cp.origin, cp.size, cp.root}.ToJson(), 0644);
+    auto st = WriteFileAtomic(state_path, report->state.ToJson(), 0644);
     if (!st.ok()) {
       std::cerr << "cloudpact ledger verify: " << st.error().message << "\n";
       return 2;
@@ -226,6 +228,8 @@ int main(int argc, char** argv) {
   v->add_option("--state", v_state, "File remembering the last verified checkpoint, for consistency");
   v->add_option("--witness", v_witnesses, "Witness verifier key that must have cosigned (repeatable)");
   v->add_flag("--skip-entries", v_skip_entries, "Check tiles and root but do not download entry bundles");
+  bool v_full = false;
+  v->add_flag("--full", v_full, "Re-audit every tile even when --state allows an incremental check");
 
   auto* witness_cmd = app.add_subcommand("witness", "Follow a log, check consistency, cosign (C2SP tlog-cosignature)");
   witness_cmd->require_subcommand(1);
@@ -265,7 +269,7 @@ int main(int argc, char** argv) {
       std::cerr << "cloudpact ledger verify: give --url or --dir\n";
       return 2;
     }
-    return LedgerVerify(v_url, v_dir, v_key, v_state, v_witnesses, v_skip_entries);
+    return LedgerVerify(v_url, v_dir, v_key, v_state, v_witnesses, v_skip_entries, v_full);
   }
   return 0;
 }

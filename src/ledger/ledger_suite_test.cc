@@ -255,6 +255,64 @@ TEST_P(LedgerSuite, RefusesToOpenWhenStoredCheckpointDisagrees) {
   EXPECT_EQ(l.error().code, ErrorCode::kDataLoss);
 }
 
+TEST_P(LedgerSuite, IncrementalVerificationExtendsTheRememberedTree) {
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(ledger_->Append(Req(i)).ok());
+  ASSERT_TRUE(ledger_->PublishCheckpoint().ok());
+  LedgerSource src(*ledger_);
+  auto full = VerifyLog(src, TestSigner().Verifier(), {});
+  ASSERT_TRUE(full.ok()) << full.error().message;
+  EXPECT_FALSE(full->incremental);
+  EXPECT_EQ(full->state.frontier.size(), 4u);  // 300 = 256 + 32 + 8 + 4
+  auto saved = VerifierState::FromJson(full->state.ToJson());
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(saved->frontier, full->state.frontier);
+
+  for (int i = 300; i < 550; ++i) ASSERT_TRUE(ledger_->Append(Req(i)).ok());
+  ASSERT_TRUE(ledger_->PublishCheckpoint().ok());
+  VerifyOptions opts;
+  opts.previous = *saved;
+  auto inc = VerifyLog(src, TestSigner().Verifier(), opts);
+  ASSERT_TRUE(inc.ok()) << inc.error().message;
+  EXPECT_TRUE(inc->incremental);
+  EXPECT_TRUE(inc->consistent_with_previous);
+  EXPECT_EQ(inc->tiles_checked, 2u) << "only the tiles holding new entries";
+  EXPECT_EQ(inc->entries_checked, 256u + 38u);
+  // It ends where a full audit ends.
+  auto again_full = VerifyLog(src, TestSigner().Verifier(), {});
+  ASSERT_TRUE(again_full.ok());
+  EXPECT_EQ(inc->state.root, again_full->state.root);
+  EXPECT_EQ(inc->state.frontier, again_full->state.frontier);
+
+  // Nothing new: nothing fetched, still consistent.
+  opts.previous = inc->state;
+  auto same = VerifyLog(src, TestSigner().Verifier(), opts);
+  ASSERT_TRUE(same.ok()) << same.error().message;
+  EXPECT_EQ(same->tiles_checked, 0u);
+
+  // A state file whose frontier does not produce its root is refused, not trusted.
+  VerifierState bad = *saved;
+  bad.frontier[1][0] ^= 1;
+  opts.previous = bad;
+  EXPECT_EQ(VerifyLog(src, TestSigner().Verifier(), opts).error().code, ErrorCode::kInvalidArgument);
+
+  // A fork: another history of 300 entries under the same key. Remembering the fork's
+  // state, the real log's new checkpoint does not extend it.
+  auto fork_store = testing::OpenFresh(GetParam(), "fork");
+  auto fork = Ledger::Open(*fork_store, TestSigner(), {});
+  ASSERT_TRUE(fork.ok());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE((*fork)->Append(Req(-i - 1)).ok());
+  ASSERT_TRUE((*fork)->PublishCheckpoint().ok());
+  LedgerSource fork_src(**fork);
+  auto fork_state = VerifyLog(fork_src, TestSigner().Verifier(), {});
+  ASSERT_TRUE(fork_state.ok());
+  opts.previous = fork_state->state;
+  auto caught = VerifyLog(src, TestSigner().Verifier(), opts);
+  ASSERT_FALSE(caught.ok());
+  EXPECT_EQ(caught.error().code, ErrorCode::kDataLoss);
+  opts.incremental = false;  // and the full audit agrees
+  EXPECT_EQ(VerifyLog(src, TestSigner().Verifier(), opts).error().code, ErrorCode::kDataLoss);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerSuite, ::testing::ValuesIn(testing::BackendNames()),
                          [](const auto& info) { return info.param; });
 

@@ -1,5 +1,6 @@
 #include "ledger/verifier.h"
 
+#include <bit>
 #include <fstream>
 #include <sstream>
 
@@ -59,8 +60,104 @@ std::unique_ptr<TileSource> DirectoryTileSource(std::string dir) {
   return std::make_unique<DirectorySource>(std::move(dir));
 }
 
+namespace {
+
+// A compact range over [0, n): perfect-subtree roots, largest first, with their heights.
+struct CompactRange {
+  std::vector<std::pair<int, Hash>> nodes;
+
+  static Result<CompactRange> FromFrontier(uint64_t size, const std::vector<Hash>& frontier) {
+    CompactRange r;
+    if (static_cast<size_t>(std::popcount(size)) != frontier.size()) {
+      return MakeError(ErrorCode::kInvalidArgument, "state file: frontier does not fit the size");
+    }
+    size_t i = 0;
+    for (int h = 63; h >= 0; --h) {
+      if (size & (uint64_t{1} << h)) r.nodes.emplace_back(h, frontier[i++]);
+    }
+    return r;
+  }
+  void Append(const Hash& leaf) {
+    nodes.emplace_back(0, leaf);
+    while (nodes.size() >= 2 && nodes[nodes.size() - 2].first == nodes.back().first) {
+      auto right = nodes.back();
+      nodes.pop_back();
+      nodes.back() = {right.first + 1, NodeHash(nodes.back().second, right.second)};
+    }
+  }
+  Hash Root() const {
+    if (nodes.empty()) return EmptyRoot();
+    Hash r = nodes.back().second;
+    for (size_t i = nodes.size() - 1; i-- > 0;) r = NodeHash(nodes[i].second, r);
+    return r;
+  }
+  std::vector<Hash> Frontier() const {
+    std::vector<Hash> out;
+    for (const auto& n : nodes) out.push_back(n.second);
+    return out;
+  }
+};
+
+// The frontier of the first `size` leaves of a tree that holds at least that many.
+std::vector<Hash> FrontierOf(const MerkleTree& tree, uint64_t size) {
+  std::vector<Hash> out;
+  uint64_t begin = 0;
+  for (int h = 63; h >= 0; --h) {
+    if (size & (uint64_t{1} << h)) {
+      out.push_back(tree.Node(h, begin >> h));
+      begin += uint64_t{1} << h;
+    }
+  }
+  return out;
+}
+
+// Fetches level-0 tile `index` (width for a tree of `size`), checks its entries if asked,
+// and returns its leaf hashes.
+Result<std::vector<Hash>> FetchLeafTile(TileSource& source, uint64_t index, uint64_t size, bool check_entries,
+                                        VerifyReport& report) {
+  uint32_t width = static_cast<uint32_t>(std::min<uint64_t>(kTileWidth, size - index * kTileWidth));
+  TileRef ref{false, 0, index, width};
+  std::string path = "tile/" + FormatTilePath(ref);
+  ASSIGN_OR_RETURN(std::string tile, source.Get(path));
+  if (tile.size() != width * 32u) {
+    return MakeError(ErrorCode::kDataLoss, path + ": " + std::to_string(tile.size()) + " bytes, expected " +
+                                               std::to_string(width * 32));
+  }
+  ++report.tiles_checked;
+  std::vector<std::string> entries;
+  if (check_entries) {
+    ref.entries = true;
+    std::string bpath = "tile/" + FormatTilePath(ref);
+    ASSIGN_OR_RETURN(std::string bundle, source.Get(bpath));
+    auto decoded = DecodeEntryBundle(bundle);
+    if (!decoded.ok()) return MakeError(ErrorCode::kDataLoss, bpath + ": " + decoded.error().message);
+    if (decoded->size() != width) {
+      return MakeError(ErrorCode::kDataLoss, bpath + ": " + std::to_string(decoded->size()) + " entries, expected " +
+                                                 std::to_string(width));
+    }
+    entries = std::move(decoded).value();
+    report.entries_checked += width;
+  }
+  std::vector<Hash> hashes;
+  for (uint32_t i = 0; i < width; ++i) {
+    hashes.push_back(ToHash(std::string_view(tile).substr(i * 32, 32)));
+    if (check_entries && LeafHash(entries[i]) != hashes.back()) {
+      return MakeError(ErrorCode::kDataLoss, "entry " + std::to_string(index * kTileWidth + i) +
+                                                 " does not hash to its level-0 tile hash");
+    }
+  }
+  return hashes;
+}
+
+}  // namespace
+
 std::string VerifierState::ToJson() const {
   Json j = {{"origin", origin}, {"size", size}, {"root", Base64Encode(crypto::AsBytes(root))}};
+  if (!frontier.empty()) {
+    Json f = Json::array();
+    for (const auto& h : frontier) f.push_back(Base64Encode(crypto::AsBytes(h)));
+    j["frontier"] = f;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -76,6 +173,19 @@ Result<VerifierState> VerifierState::FromJson(std::string_view text) {
   auto root = Base64Decode(j["root"].get<std::string>());
   if (!root.ok() || root->size() != 32) return MakeError(ErrorCode::kInvalidArgument, "state file: bad root");
   s.root = ToHash(*root);
+  if (j.contains("frontier")) {
+    if (!j["frontier"].is_array() || j["frontier"].size() > 64) {
+      return MakeError(ErrorCode::kInvalidArgument, "state file: frontier must be at most 64 hashes");
+    }
+    for (const auto& h : j["frontier"]) {
+      auto raw = h.is_string() ? Base64Decode(h.get<std::string>()) : Result<std::string>(Error{});
+      if (!raw.ok() || raw->size() != 32) return MakeError(ErrorCode::kInvalidArgument, "state file: bad frontier hash");
+      s.frontier.push_back(ToHash(*raw));
+    }
+    if (static_cast<size_t>(std::popcount(s.size)) != s.frontier.size()) {
+      return MakeError(ErrorCode::kInvalidArgument, "state file: frontier does not fit the size");
+    }
+  }
   return s;
 }
 
@@ -108,40 +218,36 @@ Result<VerifyReport> VerifyLog(TileSource& source, const crypto::NoteVerifier& l
                                                ", checkpoint size " + std::to_string(cp.size));
   }
 
+  if (options.previous && options.incremental && !options.previous->frontier.empty()) {
+    // Extend the remembered right edge with the new leaves only. The new root then
+    // matches the checkpoint only if the log still holds the old tree as its prefix.
+    const VerifierState& prev = *options.previous;
+    ASSIGN_OR_RETURN(CompactRange range, CompactRange::FromFrontier(prev.size, prev.frontier));
+    if (range.Root() != prev.root) {
+      return MakeError(ErrorCode::kInvalidArgument, "state file: frontier does not hash to the remembered root");
+    }
+    for (uint64_t index = prev.size / kTileWidth; prev.size < cp.size && index * kTileWidth < cp.size; ++index) {
+      ASSIGN_OR_RETURN(auto hashes, FetchLeafTile(source, index, cp.size, options.check_entries, report));
+      for (uint64_t i = 0; i < hashes.size(); ++i) {
+        if (index * kTileWidth + i >= prev.size) range.Append(hashes[i]);
+      }
+    }
+    if (range.Root() != cp.root) {
+      return MakeError(ErrorCode::kDataLoss, "log is inconsistent with the remembered checkpoint of size " +
+                                                 std::to_string(prev.size) +
+                                                 ", or its new tiles do not hash to the checkpoint root");
+    }
+    report.incremental = true;
+    report.consistent_with_previous = true;
+    report.state = VerifierState{cp.origin, cp.size, cp.root, range.Frontier()};
+    return report;
+  }
+
   // Level 0: leaf hashes, checked against the entries they claim to hash.
   MerkleTree tree;
   for (uint64_t index = 0; index * kTileWidth < cp.size; ++index) {
-    uint32_t width = static_cast<uint32_t>(std::min<uint64_t>(kTileWidth, cp.size - index * kTileWidth));
-    TileRef ref{false, 0, index, width};
-    std::string path = "tile/" + FormatTilePath(ref);
-    ASSIGN_OR_RETURN(std::string tile, source.Get(path));
-    if (tile.size() != width * 32u) {
-      return MakeError(ErrorCode::kDataLoss, path + ": " + std::to_string(tile.size()) +
-                                                 " bytes, expected " + std::to_string(width * 32));
-    }
-    ++report.tiles_checked;
-    std::vector<std::string> entries;
-    if (options.check_entries) {
-      ref.entries = true;
-      std::string bpath = "tile/" + FormatTilePath(ref);
-      ASSIGN_OR_RETURN(std::string bundle, source.Get(bpath));
-      auto decoded = DecodeEntryBundle(bundle);
-      if (!decoded.ok()) return MakeError(ErrorCode::kDataLoss, bpath + ": " + decoded.error().message);
-      if (decoded->size() != width) {
-        return MakeError(ErrorCode::kDataLoss, bpath + ": " + std::to_string(decoded->size()) +
-                                                   " entries, expected " + std::to_string(width));
-      }
-      entries = std::move(decoded).value();
-    }
-    for (uint32_t i = 0; i < width; ++i) {
-      Hash h = ToHash(std::string_view(tile).substr(i * 32, 32));
-      if (options.check_entries && LeafHash(entries[i]) != h) {
-        return MakeError(ErrorCode::kDataLoss, "entry " + std::to_string(index * kTileWidth + i) +
-                                                   " does not hash to its level-0 tile hash");
-      }
-      tree.Append(h);
-    }
-    report.entries_checked += options.check_entries ? width : 0;
+    ASSIGN_OR_RETURN(auto hashes, FetchLeafTile(source, index, cp.size, options.check_entries, report));
+    for (const auto& h : hashes) tree.Append(h);
   }
 
   // Higher tiles: every hash must be the root of the full tile below it.
@@ -170,6 +276,7 @@ Result<VerifyReport> VerifyLog(TileSource& source, const crypto::NoteVerifier& l
     }
     report.consistent_with_previous = true;
   }
+  report.state = VerifierState{cp.origin, cp.size, cp.root, FrontierOf(tree, cp.size)};
   return report;
 }
 

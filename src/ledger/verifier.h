@@ -34,18 +34,27 @@ struct VerifierState {
   std::string origin;
   uint64_t size = 0;
   Hash root{};
+  // The right edge of the tree at `size`: the roots of its perfect subtrees, largest
+  // first (one per set bit of size). With it the next run fetches only new tiles and
+  // proves the new root extends this one. Empty: the next run audits everything.
+  std::vector<Hash> frontier;
   std::string ToJson() const;
   static Result<VerifierState> FromJson(std::string_view text);
 };
 
 struct VerifyOptions {
   bool check_entries = true;  // fetch entry bundles and rehash them against level-0 tiles
+  // With a previous state that has a frontier, verify only what was added since; false
+  // re-audits every tile at every level.
+  bool incremental = true;
   std::vector<crypto::NoteVerifier> witnesses;  // cosignatures to check and report
   std::optional<VerifierState> previous;
 };
 
 struct VerifyReport {
   Checkpoint checkpoint;
+  VerifierState state;  // what to remember for the next run
+  bool incremental = false;  // only the tiles added since `previous` were fetched
   std::vector<std::string> cosigned_by;  // witnesses whose cosignature verified
   uint64_t tiles_checked = 0;
   uint64_t entries_checked = 0;
