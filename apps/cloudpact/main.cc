@@ -1,13 +1,10 @@
 // The cloudpact executable: argument parsing only. Each subcommand calls into a module.
 #include <CLI/CLI.hpp>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "core/encoding.h"
@@ -59,18 +56,16 @@ int LedgerVerify(const std::string& url, const std::string& dir, const std::stri
     }
     options.witnesses.push_back(*v);
   }
-  if (!state_path.empty()) {
-    std::ifstream in(state_path);
-    if (in) {
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      auto st = ledger::VerifierState::FromJson(ss.str());
-      if (!st.ok()) {
-        std::cerr << "cloudpact ledger verify: " << state_path << ": " << st.error().message << "\n";
-        return 2;
-      }
-      options.previous = *st;
+  if (!state_path.empty() && std::filesystem::exists(state_path)) {
+    // A state file that exists but cannot be read or parsed is an error, never a fresh start:
+    // silently forgetting what was verified would hide a rollback.
+    auto text = ReadFile(state_path);
+    auto st = text.ok() ? ledger::VerifierState::FromJson(*text) : Result<ledger::VerifierState>(text.error());
+    if (!st.ok()) {
+      std::cerr << "cloudpact ledger verify: " << state_path << ": " << st.error().message << "\n";
+      return 2;
     }
+    options.previous = *st;
   }
   std::unique_ptr<ledger::TileSource> source;
   if (!dir.empty()) {
