@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <future>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/encoding.h"
@@ -371,6 +373,28 @@ TEST(LedgerFailClosed, ErasureNeedsItsRecordFirst) {
   store.fail_appends = true;
   EXPECT_FALSE((*l)->EraseConfidential(0, "gdpr", "dpo").ok());
   EXPECT_TRUE((*l)->ReadConfidential(0)->has_value()) << "content erased without an erasure record";
+}
+
+}  // namespace
+}  // namespace cloudpact::ledger
+
+namespace cloudpact::ledger {
+namespace {
+
+TEST(DirectorySourceTest, RefusesResourcesLargerThanAnyBundle) {
+  auto dir = testing::TempDir("bigtile");
+  std::filesystem::create_directories(dir / "tile" / "entries");
+  {
+    std::ofstream(dir / "tile" / "entries" / "000").put('x');
+  }
+  std::filesystem::resize_file(dir / "tile" / "entries" / "000", kMaxBundleBytes + 1);  // sparse
+  auto src = DirectoryTileSource(dir.string());
+  auto r = src->Get("tile/entries/000");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kResourceExhausted);
+  std::filesystem::resize_file(dir / "tile" / "entries" / "000", kMaxBundleBytes);
+  EXPECT_TRUE(src->Get("tile/entries/000").ok());
+  EXPECT_EQ(src->Get("tile/entries/001").error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace

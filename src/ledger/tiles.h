@@ -15,6 +15,9 @@ namespace cloudpact::ledger {
 inline constexpr int kTileHeight = 8;
 inline constexpr uint64_t kTileWidth = 256;
 inline constexpr size_t kMaxEntryBytes = 65535;  // what a uint16 length prefix can carry
+// The largest tile resource: a full bundle of maximal entries (just under 16 MiB). Clients
+// refuse anything larger from a log.
+inline constexpr size_t kMaxBundleBytes = kTileWidth * (kMaxEntryBytes + 2);
 
 struct TileRef {
   bool entries = false;  // tile/entries/... (an entry bundle) rather than tile/<L>/...

@@ -1,10 +1,10 @@
 #include "ledger/verifier.h"
 
 #include <bit>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include "core/encoding.h"
+#include "core/files.h"
 #include "core/json.h"
 #include "ledger/merkle.h"
 #include "ledger/tiles.h"
@@ -16,11 +16,14 @@ class DirectorySource final : public TileSource {
  public:
   explicit DirectorySource(std::string dir) : dir_(std::move(dir)) {}
   Result<std::string> Get(const std::string& path) override {
-    std::ifstream in(dir_ + "/" + path, std::ios::binary);
-    if (!in) return MakeError(ErrorCode::kNotFound, "cannot read " + dir_ + "/" + path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::filesystem::path p = std::filesystem::path(dir_) / path;
+    std::error_code ec;
+    uintmax_t size = std::filesystem::file_size(p, ec);
+    if (ec) return MakeError(ErrorCode::kNotFound, "cannot read " + p.string() + ": " + ec.message());
+    if (size > kMaxBundleBytes) {
+      return MakeError(ErrorCode::kResourceExhausted, p.string() + " is larger than any tile or bundle can be");
+    }
+    return ReadFile(p);
   }
 
  private:
