@@ -8,6 +8,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config make git
   # libraries (see docs/DEPENDENCIES.md for why each)
   libboost1.74-dev libssl-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libcli11-dev
+  libargon2-dev liboath-dev libyaml-cpp-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   postgresql curl procps openssl golang-go golang-golang-x-mod-dev
