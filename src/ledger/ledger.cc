@@ -164,6 +164,31 @@ Result<Appended> Ledger::Append(AppendRequest request) {
   return f.get();
 }
 
+Result<std::vector<Appended>> Ledger::AppendMany(std::vector<AppendRequest> requests) {
+  // Queued together, so the sequencer commits them in as few transactions as it can.
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left;
+    std::vector<Appended> out;
+    std::optional<Error> error;
+  } w;
+  w.left = requests.size();
+  w.out.resize(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    AppendAsync(std::move(requests[i]), [&w, i](Result<Appended> r) {
+      std::lock_guard<std::mutex> lock(w.mu);
+      if (r.ok()) w.out[i] = *r;
+      else if (!w.error) w.error = std::move(r).error();
+      if (--w.left == 0) w.cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait(lock, [&] { return w.left == 0; });
+  if (w.error) return *w.error;
+  return std::move(w.out);
+}
+
 void Ledger::Enqueue(storage::LedgerLeaf leaf, AppendCallback done) {
   {
     std::unique_lock<std::mutex> lock(queue_mu_);

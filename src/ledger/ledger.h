@@ -73,6 +73,9 @@ class Ledger {
   // and a full queue fail synchronously through `done` too.
   void AppendAsync(AppendRequest request, AppendCallback done);
   Result<Appended> Append(AppendRequest request);  // blocking convenience
+  // Appends all and waits for every one; the first error if any failed (the others may
+  // still have been recorded: evidence of an attempted change is never withdrawn).
+  Result<std::vector<Appended>> AppendMany(std::vector<AppendRequest> requests);
   // Appends pre-built leaf bytes (benchmarks and replication); same durability contract.
   void AppendRawAsync(std::string entry, AppendCallback done);
 

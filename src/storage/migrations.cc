@@ -36,6 +36,16 @@ CREATE TABLE api_tokens (
   expires_unix INTEGER NOT NULL
 );
 )sql"},
+      {2, "module records", R"sql(
+CREATE TABLE records (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  updated_unix INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+)sql"},
   };
   static const std::vector<Migration> kPostgres = {
       {1, "ledger and tokens", R"sql(
@@ -67,6 +77,16 @@ CREATE TABLE api_tokens (
   permissions TEXT NOT NULL,
   created_unix BIGINT NOT NULL,
   expires_unix BIGINT NOT NULL
+);
+)sql"},
+      {2, "module records", R"sql(
+CREATE TABLE records (
+  kind TEXT COLLATE "C" NOT NULL,
+  id TEXT COLLATE "C" NOT NULL,
+  version BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  updated_unix BIGINT NOT NULL,
+  PRIMARY KEY (kind, id)
 );
 )sql"},
   };

@@ -38,6 +38,27 @@ struct ApiToken {
   int64_t expires_unix = 0;              // 0: no expiry
 };
 
+// A module's own state as a versioned JSON document. Kinds are namespaced by module
+// ("directory.staff", "access.request", …); a module reads and writes only its own kinds.
+struct Record {
+  std::string kind;
+  std::string id;
+  std::string body;      // JSON text
+  int64_t version = 0;   // 1 on first write, +1 on each update
+  int64_t updated_unix = 0;
+};
+
+struct RecordWrite {
+  static constexpr int64_t kAnyVersion = -1;
+  std::string kind;
+  std::string id;
+  std::string body;
+  // 0: the record must not exist yet; n > 0: it must be at version n (optimistic
+  // concurrency); kAnyVersion: upsert unconditionally.
+  int64_t expected_version = kAnyVersion;
+  bool erase = false;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -73,6 +94,14 @@ class Storage {
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<std::optional<ApiToken>> FindToken(const crypto::Hash& secret_hash) = 0;
   virtual Result<std::vector<ApiToken>> ListTokens() = 0;
+
+  // --- records ---
+  // Applies every write in one transaction, durably. kFailedPrecondition, with nothing
+  // written, if any record's version is not the expected one.
+  virtual Status WriteRecords(const std::vector<RecordWrite>& writes) = 0;
+  virtual Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& id) = 0;
+  // Every record of a kind, ordered by id (bytewise).
+  virtual Result<std::vector<Record>> ListRecords(const std::string& kind) = 0;
 };
 
 // Migrations are SQL that both backends accept; each backend adds its own dialect bits.

@@ -125,6 +125,35 @@ TEST_P(StorageSuite, Tokens) {
   EXPECT_EQ(store_->ListTokens()->size(), 1u);
 }
 
+TEST_P(StorageSuite, RecordsAreVersionedAndWrittenAtomically) {
+  ASSERT_TRUE(store_->WriteRecords({{"t.a", "x", R"({"n":1})", 0}, {"t.a", "w", "{}", 0}, {"t.b", "x", "{}", 0}}).ok());
+  auto x = store_->GetRecord("t.a", "x");
+  ASSERT_TRUE(x.ok() && x->has_value());
+  EXPECT_EQ((*x)->body, R"({"n":1})");
+  EXPECT_EQ((*x)->version, 1);
+  // Creating again (expected 0) conflicts; a stale version conflicts; nothing in a failed
+  // batch is written.
+  Status st = store_->WriteRecords({{"t.a", "y", "{}", 0}, {"t.a", "x", "{}", 0}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_FALSE(store_->GetRecord("t.a", "y")->has_value());
+  ASSERT_TRUE(store_->WriteRecords({{"t.a", "x", R"({"n":2})", 1}}).ok());
+  EXPECT_EQ(store_->WriteRecords({{"t.a", "x", "{}", 1}}).error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ((*store_->GetRecord("t.a", "x"))->version, 2);
+  ASSERT_TRUE(store_->WriteRecords({{"t.a", "x", R"({"n":3})", RecordWrite::kAnyVersion}}).ok());
+  auto list = store_->ListRecords("t.a");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "w");  // ordered by id
+  EXPECT_EQ((*list)[1].body, R"({"n":3})");
+  EXPECT_EQ((*list)[1].version, 3);
+  RecordWrite erase{"t.a", "w", "", 1, true};
+  ASSERT_TRUE(store_->WriteRecords({erase}).ok());
+  EXPECT_EQ(store_->ListRecords("t.a")->size(), 1u);
+  EXPECT_EQ(store_->ListRecords("t.b")->size(), 1u);
+  EXPECT_TRUE(store_->ListRecords("t.none")->empty());
+}
+
 TEST_P(StorageSuite, ReopenKeepsData) {
   // Migrations are idempotent: opening an existing store applies nothing twice.
   auto url = testing::FreshStorageUrl(GetParam(), "reopen");

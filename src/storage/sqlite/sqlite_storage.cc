@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/json.h"
+#include "core/time.h"
 
 namespace cloudpact::storage {
 namespace {
@@ -288,7 +289,77 @@ class SqliteStorage final : public Storage {
     return out;
   }
 
+  Status WriteRecords(const std::vector<RecordWrite>& writes) override {
+    std::lock_guard<std::mutex> lock(w_.mu);
+    RETURN_IF_ERROR(w_.Exec("BEGIN IMMEDIATE"));
+    Status st = WriteRecordsLocked(writes);
+    if (!st.ok()) {
+      (void)w_.Exec("ROLLBACK");
+      return st;
+    }
+    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
+      (void)w_.Exec("ROLLBACK");
+      return MakeError(ErrorCode::kUnavailable, c.error().message);
+    }
+    return OkStatus();
+  }
+
+  Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& id) override {
+    std::lock_guard<std::mutex> lock(r_.mu);
+    ASSIGN_OR_RETURN(Stmt s, r_.Prepare(
+        "SELECT kind, id, body, version, updated_unix FROM records WHERE kind = ? AND id = ?"));
+    s.Bind(1, kind).Bind(2, id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<Record>();
+    return std::optional<Record>(Record{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4)});
+  }
+
+  Result<std::vector<Record>> ListRecords(const std::string& kind) override {
+    std::lock_guard<std::mutex> lock(r_.mu);
+    ASSIGN_OR_RETURN(Stmt s, r_.Prepare(
+        "SELECT kind, id, body, version, updated_unix FROM records WHERE kind = ? ORDER BY id"));
+    s.Bind(1, kind);
+    std::vector<Record> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(Record{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4)});
+    }
+    return out;
+  }
+
  private:
+  Status WriteRecordsLocked(const std::vector<RecordWrite>& writes) {
+    const int64_t now = UnixSeconds(SystemNow());
+    for (const RecordWrite& w : writes) {
+      int64_t current = 0;
+      {
+        ASSIGN_OR_RETURN(Stmt s, w_.Prepare("SELECT version FROM records WHERE kind = ? AND id = ?"));
+        s.Bind(1, w.kind).Bind(2, w.id);
+        ASSIGN_OR_RETURN(bool row, s.Step());
+        if (row) current = s.Int(0);
+      }
+      if (w.expected_version != RecordWrite::kAnyVersion && w.expected_version != current) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "record " + w.kind + "/" + w.id + " is at version " + std::to_string(current) +
+                             ", expected " + std::to_string(w.expected_version));
+      }
+      if (w.erase) {
+        ASSIGN_OR_RETURN(Stmt s, w_.Prepare("DELETE FROM records WHERE kind = ? AND id = ?"));
+        s.Bind(1, w.kind).Bind(2, w.id);
+        RETURN_IF_ERROR(s.Exec());
+        continue;
+      }
+      ASSIGN_OR_RETURN(Stmt s, w_.Prepare(
+          "INSERT INTO records (kind, id, version, body, updated_unix) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, body = excluded.body, "
+          "updated_unix = excluded.updated_unix"));
+      s.Bind(1, w.kind).Bind(2, w.id).Bind(3, current + 1).Bind(4, w.body).Bind(5, now);
+      RETURN_IF_ERROR(s.Exec());
+    }
+    return OkStatus();
+  }
+
   static ApiToken ReadToken(Stmt& s) {
     ApiToken t;
     t.id = s.Text(0);

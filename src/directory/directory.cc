@@ -1,0 +1,411 @@
+#include "directory/directory.h"
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "core/encoding.h"
+
+namespace cloudpact::directory {
+namespace {
+
+constexpr size_t kMaxString = 256;
+constexpr size_t kMaxRecords = 1'000'000;
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '@';
+  };
+  return std::isalnum(static_cast<unsigned char>(id[0])) && std::all_of(id.begin(), id.end(), ok);
+}
+
+// Reads typed fields out of a JSON object and collects every problem with its source line,
+// so that one run over a file reports all of its mistakes.
+class Reader {
+ public:
+  explicit Reader(const YamlDocument& doc) : doc_(doc) {}
+
+  void Problem(const std::string& pointer, const std::string& message) {
+    int line = doc_.LineOf(pointer);
+    problems_.push_back((line > 0 ? "line " + std::to_string(line) + ": " : std::string()) +
+                        (pointer.empty() ? "/" : pointer) + ": " + message);
+  }
+  bool ok() const { return problems_.empty(); }
+  Error Failure() const {
+    std::string msg = "invalid directory document:";
+    size_t n = 0;
+    for (const auto& p : problems_) {
+      if (++n > 100) { msg += "\n… and " + std::to_string(problems_.size() - 100) + " more"; break; }
+      msg += "\n" + p;
+    }
+    return MakeError(ErrorCode::kInvalidArgument, msg);
+  }
+
+  // Rejects keys outside `allowed`: a misspelt field must not be silently ignored.
+  bool Object(const Json& v, const std::string& ptr, std::initializer_list<const char*> allowed) {
+    if (!v.is_object()) { Problem(ptr, "expected a mapping"); return false; }
+    for (const auto& [key, _] : v.items()) {
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+        Problem(JsonPointerAppend(ptr, key), "unknown field \"" + key + "\"");
+      }
+    }
+    return true;
+  }
+  std::string String(const Json& obj, const std::string& ptr, const char* key, bool required,
+                     const std::string& fallback = "") {
+    auto it = obj.find(key);
+    std::string p = JsonPointerAppend(ptr, key);
+    if (it == obj.end() || it->is_null()) {
+      if (required) Problem(ptr, std::string("missing required field \"") + key + "\"");
+      return fallback;
+    }
+    if (!it->is_string()) { Problem(p, "expected a string"); return fallback; }
+    std::string s = it->get<std::string>();
+    if (s.size() > kMaxString && std::string(key) != "public_key" && std::string(key) != "webhook_url") {
+      Problem(p, "longer than " + std::to_string(kMaxString) + " bytes");
+    }
+    return s;
+  }
+  std::string Id(const Json& obj, const std::string& ptr, const char* key, bool required) {
+    std::string s = String(obj, ptr, key, required);
+    if (!s.empty() && !ValidId(s)) {
+      Problem(JsonPointerAppend(ptr, key), "\"" + s + "\" is not a valid id (letters, digits, . _ - @; at most 128)");
+    }
+    return s;
+  }
+  bool Bool(const Json& obj, const std::string& ptr, const char* key, bool fallback) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) { Problem(JsonPointerAppend(ptr, key), "expected true or false"); return fallback; }
+    return it->get<bool>();
+  }
+  std::vector<std::string> Strings(const Json& obj, const std::string& ptr, const char* key) {
+    std::vector<std::string> out;
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return out;
+    std::string p = JsonPointerAppend(ptr, key);
+    if (!it->is_array()) { Problem(p, "expected a list"); return out; }
+    for (size_t i = 0; i < it->size(); ++i) {
+      if (!(*it)[i].is_string()) { Problem(JsonPointerAppend(p, std::to_string(i)), "expected a string"); continue; }
+      out.push_back((*it)[i].get<std::string>());
+    }
+    return out;
+  }
+  std::map<std::string, std::string> Labels(const Json& obj, const std::string& ptr) {
+    std::map<std::string, std::string> out;
+    auto it = obj.find("labels");
+    if (it == obj.end() || it->is_null()) return out;
+    std::string p = JsonPointerAppend(ptr, "labels");
+    if (!it->is_object()) { Problem(p, "expected a mapping of label to value"); return out; }
+    for (const auto& [k, v] : it->items()) {
+      if (!v.is_string() && !v.is_number_integer() && !v.is_boolean()) {
+        Problem(JsonPointerAppend(p, k), "label values must be strings");
+        continue;
+      }
+      out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return out;
+  }
+  // Iterates a top-level or nested list of records.
+  template <typename F>
+  void List(const Json& obj, const std::string& ptr, const char* key, F&& each) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return;
+    std::string p = JsonPointerAppend(ptr, key);
+    if (!it->is_array()) { Problem(p, "expected a list"); return; }
+    if (it->size() > kMaxRecords) { Problem(p, "more than " + std::to_string(kMaxRecords) + " records"); return; }
+    for (size_t i = 0; i < it->size(); ++i) each((*it)[i], JsonPointerAppend(p, std::to_string(i)));
+  }
+
+ private:
+  const YamlDocument& doc_;
+  std::vector<std::string> problems_;
+};
+
+template <typename T>
+const T* Find(const std::unordered_map<std::string, T>& m, const std::string& id) {
+  auto it = m.find(id);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+Json LabelsJson(const std::map<std::string, std::string>& labels) {
+  Json j = Json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
+std::string_view RiskName(Risk risk) {
+  switch (risk) {
+    case Risk::kLow: return "low";
+    case Risk::kMedium: return "medium";
+    case Risk::kHigh: return "high";
+    case Risk::kCritical: return "critical";
+  }
+  return "low";
+}
+
+bool ParseRisk(std::string_view name, Risk* out) {
+  for (Risk r : {Risk::kLow, Risk::kMedium, Risk::kHigh, Risk::kCritical}) {
+    if (RiskName(r) == name) { *out = r; return true; }
+  }
+  return false;
+}
+
+const Resource* Snapshot::FindResource(const std::string& id) const { return Find(resources, id); }
+const Staff* Snapshot::FindStaff(const std::string& id) const { return Find(staff, id); }
+const Approver* Snapshot::FindApprover(const std::string& id) const { return Find(approvers, id); }
+const Tenant* Snapshot::FindTenant(const std::string& id) const { return Find(tenants, id); }
+std::string Snapshot::PrincipalKind(const std::string& id) const {
+  if (staff.count(id)) return "staff";
+  if (approvers.count(id)) return "approver";
+  if (auditors.count(id)) return "auditor";
+  return "";
+}
+
+Json ToJson(const Platform& v) { return {{"id", v.id}, {"name", v.name}, {"kind", v.kind}}; }
+Json ToJson(const Resource& v) {
+  return {{"id", v.id}, {"platform", v.platform}, {"type", v.type}, {"labels", LabelsJson(v.labels)},
+          {"tenant", v.tenant}, {"tenant_data", v.tenant_data}, {"risk", RiskName(v.risk)}};
+}
+Json ToJson(const Staff& v) {
+  return {{"id", v.id}, {"name", v.name},
+          {"kind", v.kind == StaffKind::kOutsourced ? "outsourced" : "internal"},
+          {"organisation", v.organisation}, {"roles", v.roles}, {"ssh_keys", v.ssh_keys},
+          {"email", v.email}, {"disabled", v.disabled}};
+}
+Json ToJson(const Tenant& v) { return {{"id", v.id}, {"name", v.name}, {"webhook_url", v.webhook_url}}; }
+Json ToJson(const Approver& v) {
+  return {{"id", v.id}, {"name", v.name}, {"tenant", v.tenant},
+          {"public_key", Base64Encode(v.public_key)}, {"email", v.email}};
+}
+Json ToJson(const Auditor& v) { return {{"id", v.id}, {"name", v.name}, {"organisation", v.organisation}}; }
+
+Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
+  Reader r(doc);
+  DirectorySpec spec;
+  const Json& root = doc.value;
+  if (root.is_null()) return spec;
+  if (!r.Object(root, "", {"platforms", "resources", "staff", "tenants", "auditors"})) return r.Failure();
+
+  r.List(root, "", "platforms", [&](const Json& v, const std::string& p) {
+    if (!r.Object(v, p, {"id", "name", "kind"})) return;
+    spec.platforms.push_back({r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "kind", false)});
+  });
+  r.List(root, "", "resources", [&](const Json& v, const std::string& p) {
+    if (!r.Object(v, p, {"id", "platform", "type", "labels", "tenant", "tenant_data", "risk"})) return;
+    Resource res;
+    res.id = r.Id(v, p, "id", true);
+    res.platform = r.Id(v, p, "platform", true);
+    res.type = r.String(v, p, "type", true);
+    res.labels = r.Labels(v, p);
+    res.tenant = r.Id(v, p, "tenant", false);
+    res.tenant_data = r.Bool(v, p, "tenant_data", false);
+    std::string risk = r.String(v, p, "risk", false, "low");
+    if (!ParseRisk(risk, &res.risk)) r.Problem(JsonPointerAppend(p, "risk"), "risk must be low, medium, high or critical");
+    if (res.tenant_data && res.tenant.empty()) {
+      r.Problem(JsonPointerAppend(p, "tenant_data"), "a resource holding tenant data must name its tenant");
+    }
+    spec.resources.push_back(std::move(res));
+  });
+  r.List(root, "", "staff", [&](const Json& v, const std::string& p) {
+    if (!r.Object(v, p, {"id", "name", "kind", "organisation", "roles", "ssh_keys", "email", "disabled"})) return;
+    Staff s;
+    s.id = r.Id(v, p, "id", true);
+    s.name = r.String(v, p, "name", false);
+    std::string kind = r.String(v, p, "kind", false, "internal");
+    if (kind == "outsourced") s.kind = StaffKind::kOutsourced;
+    else if (kind != "internal") r.Problem(JsonPointerAppend(p, "kind"), "kind must be internal or outsourced");
+    s.organisation = r.String(v, p, "organisation", false, s.kind == StaffKind::kInternal ? "provider" : "");
+    if (s.kind == StaffKind::kOutsourced && (s.organisation.empty() || s.organisation == "provider")) {
+      r.Problem(p, "outsourced staff must name their company in \"organisation\"");
+    }
+    s.roles = r.Strings(v, p, "roles");
+    s.ssh_keys = r.Strings(v, p, "ssh_keys");
+    s.email = r.String(v, p, "email", false);
+    s.disabled = r.Bool(v, p, "disabled", false);
+    spec.staff.push_back(std::move(s));
+  });
+  r.List(root, "", "tenants", [&](const Json& v, const std::string& p) {
+    if (!r.Object(v, p, {"id", "name", "webhook_url", "approvers"})) return;
+    Tenant t{r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "webhook_url", false)};
+    if (!t.webhook_url.empty() && t.webhook_url.rfind("https://", 0) != 0 &&
+        t.webhook_url.rfind("http://127.0.0.1", 0) != 0 && t.webhook_url.rfind("http://localhost", 0) != 0) {
+      r.Problem(JsonPointerAppend(p, "webhook_url"), "webhook URLs must use https (plain http only on loopback)");
+    }
+    r.List(v, p, "approvers", [&](const Json& a, const std::string& ap) {
+      if (!r.Object(a, ap, {"id", "name", "public_key", "email"})) return;
+      Approver ar;
+      ar.id = r.Id(a, ap, "id", true);
+      ar.name = r.String(a, ap, "name", false);
+      ar.tenant = t.id;
+      std::string key = r.String(a, ap, "public_key", true);
+      auto raw = Base64Decode(key);
+      if (!key.empty() && (!raw.ok() || raw->size() != 32)) {
+        r.Problem(JsonPointerAppend(ap, "public_key"), "expected a base64 Ed25519 public key (32 bytes)");
+      } else if (raw.ok()) {
+        ar.public_key = *raw;
+      }
+      ar.email = r.String(a, ap, "email", false);
+      spec.approvers.push_back(std::move(ar));
+    });
+    spec.tenants.push_back(std::move(t));
+  });
+  r.List(root, "", "auditors", [&](const Json& v, const std::string& p) {
+    if (!r.Object(v, p, {"id", "name", "organisation"})) return;
+    spec.auditors.push_back({r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "organisation", false)});
+  });
+  if (!r.ok()) return r.Failure();
+  return spec;
+}
+
+namespace {
+
+constexpr const char* kKinds[] = {"platform", "resource", "staff", "tenant", "approver", "auditor"};
+
+std::string RecordKind(std::string_view kind) { return "directory." + std::string(kind); }
+
+// Reads back a stored record. The stored JSON was produced by ToJson, so a parse failure
+// means the database was altered outside cloudpact.
+Status LoadRecord(Snapshot& s, const std::string& kind, const std::string& body) {
+  auto j = ParseJson(body);
+  if (!j.ok()) return MakeError(ErrorCode::kDataLoss, "directory: stored " + kind + " is not JSON");
+  Json doc = Json::object();
+  std::string list = kind == "staff" ? "staff" : kind + "s";
+  if (kind == "approver") {
+    Json a = *j;
+    a.erase("tenant");
+    doc["tenants"] = Json::array({{{"id", (*j).value("tenant", "")}, {"approvers", Json::array({a})}}});
+  } else {
+    doc[list] = Json::array({*j});
+  }
+  auto spec = ParseDirectory(FromJson(std::move(doc)));
+  if (!spec.ok()) return MakeError(ErrorCode::kDataLoss, "directory: stored " + kind + " is invalid: " + spec.error().message);
+  for (auto& v : spec->platforms) s.platforms[v.id] = v;
+  for (auto& v : spec->resources) s.resources[v.id] = v;
+  for (auto& v : spec->staff) s.staff[v.id] = v;
+  for (auto& v : spec->approvers) s.approvers[v.id] = v;
+  for (auto& v : spec->auditors) s.auditors[v.id] = v;
+  if (kind == "tenant") for (auto& v : spec->tenants) s.tenants[v.id] = v;
+  return OkStatus();
+}
+
+void IndexApprovers(Snapshot& s) {
+  s.approvers_by_tenant.clear();
+  for (const auto& [id, a] : s.approvers) s.approvers_by_tenant[a.tenant].push_back(id);
+  for (auto& [_, ids] : s.approvers_by_tenant) std::sort(ids.begin(), ids.end());
+}
+
+// Cross-record rules over the directory as it would be after an apply.
+Status Validate(const Snapshot& s) {
+  std::vector<std::string> problems;
+  for (const auto& [id, r] : s.resources) {
+    if (!s.platforms.count(r.platform)) problems.push_back("resource " + id + ": unknown platform \"" + r.platform + "\"");
+    if (!r.tenant.empty() && !s.tenants.count(r.tenant)) problems.push_back("resource " + id + ": unknown tenant \"" + r.tenant + "\"");
+  }
+  for (const auto& [id, a] : s.approvers) {
+    if (!s.tenants.count(a.tenant)) problems.push_back("approver " + id + ": unknown tenant \"" + a.tenant + "\"");
+  }
+  // Principals share one namespace: a sign-in name must mean one person.
+  for (const auto& [id, _] : s.approvers) {
+    if (s.staff.count(id) || s.auditors.count(id)) problems.push_back("\"" + id + "\" names more than one principal");
+  }
+  for (const auto& [id, _] : s.auditors) {
+    if (s.staff.count(id)) problems.push_back("\"" + id + "\" names more than one principal");
+  }
+  if (problems.empty()) return OkStatus();
+  std::sort(problems.begin(), problems.end());
+  std::string msg = "directory would be inconsistent:";
+  for (size_t i = 0; i < problems.size() && i < 100; ++i) msg += "\n" + problems[i];
+  return MakeError(ErrorCode::kInvalidArgument, msg);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Directory>> Directory::Load(storage::Storage& store, ledger::Ledger& ledger) {
+  auto snap = std::make_shared<Snapshot>();
+  for (const char* kind : kKinds) {
+    ASSIGN_OR_RETURN(auto records, store.ListRecords(RecordKind(kind)));
+    for (const auto& rec : records) RETURN_IF_ERROR(LoadRecord(*snap, kind, rec.body));
+  }
+  IndexApprovers(*snap);
+  std::unique_ptr<Directory> d(new Directory(store, ledger));
+  d->snapshot_ = std::move(snap);
+  return d;
+}
+
+std::shared_ptr<const Snapshot> Directory::snapshot() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return snapshot_;
+}
+
+void Directory::SetStaffValidator(StaffValidator validator) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  staff_validator_ = std::move(validator);
+}
+
+Result<ApplyResult> Directory::Apply(const DirectorySpec& spec, const std::string& actor) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  ApplyResult result;
+  std::vector<ledger::AppendRequest> entries;
+  std::vector<storage::RecordWrite> writes;
+  std::set<std::pair<std::string, std::string>> seen;
+
+  // Records are compared in their JSON form: an unchanged record writes no evidence.
+  auto put = [&](const char* kind, const std::string& id, Json body, const Json* old) -> Status {
+    if (!seen.emplace(kind, id).second) {
+      return MakeError(ErrorCode::kInvalidArgument, std::string(kind) + " \"" + id + "\" appears twice in the document");
+    }
+    if (old && *old == body) { ++result.unchanged; return OkStatus(); }
+    (old ? result.updated : result.created)++;
+    Json entry = {{"op", old ? "update" : "create"}, {kind, body}};
+    entries.push_back({"directory." + std::string(kind), std::move(entry), actor, std::nullopt});
+    writes.push_back({RecordKind(kind), id, body.dump(), storage::RecordWrite::kAnyVersion, false});
+    return OkStatus();
+  };
+  auto old_json = [](const auto& map, const std::string& id) -> std::optional<Json> {
+    auto it = map.find(id);
+    if (it == map.end()) return std::nullopt;
+    return ToJson(it->second);
+  };
+#define CLOUDPACT_PUT(KIND, FIELD, LIST)                                   \
+  for (const auto& v : spec.LIST) {                                        \
+    auto old = old_json(next->FIELD, v.id);                                \
+    RETURN_IF_ERROR(put(KIND, v.id, ToJson(v), old ? &*old : nullptr));    \
+    next->FIELD[v.id] = v;                                                 \
+  }
+  CLOUDPACT_PUT("platform", platforms, platforms)
+  CLOUDPACT_PUT("tenant", tenants, tenants)
+  CLOUDPACT_PUT("resource", resources, resources)
+  CLOUDPACT_PUT("staff", staff, staff)
+  CLOUDPACT_PUT("approver", approvers, approvers)
+  CLOUDPACT_PUT("auditor", auditors, auditors)
+#undef CLOUDPACT_PUT
+  IndexApprovers(*next);
+  RETURN_IF_ERROR(Validate(*next));
+  if (staff_validator_) {
+    std::vector<std::string> problems;
+    for (const auto& s : spec.staff) {
+      if (Status st = staff_validator_(s); !st.ok()) problems.push_back("staff " + s.id + ": " + st.error().message);
+    }
+    if (!problems.empty()) {
+      std::string msg = "staff records break the access policy:";
+      for (const auto& p : problems) msg += "\n" + p;
+      return MakeError(ErrorCode::kInvalidArgument, msg);
+    }
+  }
+  if (entries.empty()) return result;
+  // Evidence first: if the ledger cannot record the change, it does not happen.
+  ASSIGN_OR_RETURN(auto appended, ledger_.AppendMany(std::move(entries)));
+  for (const auto& a : appended) result.ledger_indexes.push_back(a.index);
+  RETURN_IF_ERROR(store_.WriteRecords(writes));
+  std::unique_lock<std::shared_mutex> wlock(mu_);
+  snapshot_ = std::move(next);
+  return result;
+}
+
+}  // namespace cloudpact::directory

@@ -1,0 +1,92 @@
+// The directory: one register of the provider's platforms, resources, staff, tenants with
+// their approvers, and auditors, across every platform (convention art. 2). Every change is
+// a ledger entry before it is stored, so a tenant can later check which approver keys the
+// provider registered for it and when.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+#include "core/yaml.h"
+#include "directory/model.h"
+#include "ledger/ledger.h"
+#include "storage/storage.h"
+
+namespace cloudpact::directory {
+
+// An immutable view of the whole directory; readers keep the shared_ptr they got, writers
+// publish a new one.
+struct Snapshot {
+  std::unordered_map<std::string, Platform> platforms;
+  std::unordered_map<std::string, Resource> resources;
+  std::unordered_map<std::string, Staff> staff;
+  std::unordered_map<std::string, Tenant> tenants;
+  std::unordered_map<std::string, Approver> approvers;
+  std::unordered_map<std::string, Auditor> auditors;
+  std::unordered_map<std::string, std::vector<std::string>> approvers_by_tenant;
+
+  const Resource* FindResource(const std::string& id) const;
+  const Staff* FindStaff(const std::string& id) const;
+  const Approver* FindApprover(const std::string& id) const;
+  const Tenant* FindTenant(const std::string& id) const;
+  // What kind of principal an id names: "staff", "approver", "auditor", or "" if unknown.
+  std::string PrincipalKind(const std::string& id) const;
+};
+
+// JSON forms, as the REST API and the ledger show them (public keys in base64).
+Json ToJson(const Platform& v);
+Json ToJson(const Resource& v);
+Json ToJson(const Staff& v);
+Json ToJson(const Tenant& v);
+Json ToJson(const Approver& v);
+Json ToJson(const Auditor& v);
+
+// Parses a directory document: top-level keys platforms, resources, staff, tenants (with
+// nested approvers), auditors. Every problem is reported, each with its line when the
+// document came from YAML. See docs/ACCESS.md for the format.
+Result<DirectorySpec> ParseDirectory(const YamlDocument& doc);
+
+struct ApplyResult {
+  int created = 0;
+  int updated = 0;
+  int unchanged = 0;
+  std::vector<uint64_t> ledger_indexes;
+};
+
+class Directory {
+ public:
+  // Checks a staff record against rules the directory does not own (the access policy's
+  // roles and separation-of-duty constraints); the server wires it in.
+  using StaffValidator = std::function<Status(const Staff&)>;
+
+  static Result<std::unique_ptr<Directory>> Load(storage::Storage& store, ledger::Ledger& ledger);
+
+  std::shared_ptr<const Snapshot> snapshot() const;
+
+  // Upserts every record in `spec`: validated as a whole against the resulting directory
+  // (references, unique ids across principals, keys), each changed record ledgered as
+  // "directory.<kind>" with its full public content, then stored in one transaction.
+  // Nothing is stored if validation or the ledger fails.
+  Result<ApplyResult> Apply(const DirectorySpec& spec, const std::string& actor);
+
+  void SetStaffValidator(StaffValidator validator);
+
+ private:
+  Directory(storage::Storage& store, ledger::Ledger& ledger) : store_(store), ledger_(ledger) {}
+
+  storage::Storage& store_;
+  ledger::Ledger& ledger_;
+  std::mutex write_mu_;  // one Apply at a time
+  mutable std::shared_mutex mu_;
+  std::shared_ptr<const Snapshot> snapshot_;  // GUARDED_BY(mu_)
+  StaffValidator staff_validator_;            // GUARDED_BY(write_mu_)
+};
+
+}  // namespace cloudpact::directory
