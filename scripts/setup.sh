@@ -11,7 +11,7 @@ PACKAGES=(
   libargon2-dev liboath-dev libyaml-cpp-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-  postgresql curl procps openssl golang-go golang-golang-x-mod-dev
+  postgresql curl procps openssl openssh-client golang-go golang-golang-x-mod-dev
 )
 
 missing=()

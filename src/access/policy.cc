@@ -7,35 +7,6 @@
 #include <unordered_map>
 #include <utility>
 
-namespace cloudpact::directory {
-
-// Here until the directory module exists; they belong to directory/model.h.
-std::string_view RiskName(Risk risk) {
-  switch (risk) {
-    case Risk::kLow:
-      return "low";
-    case Risk::kMedium:
-      return "medium";
-    case Risk::kHigh:
-      return "high";
-    case Risk::kCritical:
-      return "critical";
-  }
-  return "unknown";
-}
-
-bool ParseRisk(std::string_view name, Risk* out) {
-  for (Risk r : {Risk::kLow, Risk::kMedium, Risk::kHigh, Risk::kCritical}) {
-    if (name == RiskName(r)) {
-      *out = r;
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace cloudpact::directory
-
 namespace cloudpact::access {
 namespace {
 

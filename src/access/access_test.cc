@@ -1,0 +1,544 @@
+#include "access/access.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "core/encoding.h"
+#include "crypto/ed25519.h"
+#include "testing/backends.h"
+#include "testing/faulty_storage.h"
+
+namespace cloudpact::access {
+namespace {
+
+using directory::Directory;
+
+crypto::Ed25519PrivateKey TenantKey(char seed) { return *crypto::Ed25519PrivateKey::FromSeed(std::string(32, seed)); }
+
+// A provider with two platforms, internal and outsourced staff, two tenants with approvers.
+std::string DirectoryYaml() {
+  return R"(platforms:
+  - {id: os-bj, kind: openstack}
+  - {id: k8s-sh, kind: kubernetes}
+tenants:
+  - id: acme
+    approvers:
+      - {id: acme-ann, public_key: )" + Base64Encode(TenantKey(1).public_key()) + R"(}
+  - id: globex
+    approvers:
+      - {id: globex-gus, public_key: )" + Base64Encode(TenantKey(2).public_key()) + R"(}
+resources:
+  - {id: acme-db, platform: os-bj, type: database, tenant: acme, tenant_data: true, risk: high}
+  - {id: globex-db, platform: os-bj, type: database, tenant: globex, tenant_data: true}
+  - {id: host01, platform: os-bj, type: host, labels: {env: prod}}
+  - {id: host02, platform: k8s-sh, type: host, labels: {env: dev}}
+staff:
+  - {id: alice, roles: [sre, security-admin]}
+  - {id: dave, roles: [security-admin]}
+  - {id: bob, kind: outsourced, organisation: Contoso, roles: [dba]}
+  - {id: carl, kind: outsourced, organisation: Contoso, roles: [lead]}
+  - {id: erin, roles: [lead]}
+  - {id: frank, roles: [lead]}
+  - {id: olga, roles: [oncall]}
+  - {id: nora, roles: []}
+)";
+}
+
+constexpr const char* kPolicy = R"(request_ttl: 12h
+default_max_duration: 8h
+roles:
+  - name: sre
+    privileged: true
+    permissions:
+      - {actions: ["login:*", exec], resources: {types: [host]}}
+      - {actions: [metrics:read], resources: {types: [host]}, standing: true}
+  - name: dba
+    privileged: true
+    permissions:
+      - {actions: ["login:dba", "db:*"], resources: {types: [database]}}
+      - {actions: [login:dba], resources: {types: [host]}}
+  - name: lead
+    admin: [access:review]
+  - name: security-admin
+    admin: [access:review, policy:propose, policy:approve, directory:write]
+  - name: oncall
+    privileged: true
+    permissions:
+      - {actions: ["*"], resources: {}}
+approval_rules:
+  - name: prod
+    match: {resources: {labels: {env: prod}}}
+    require: {approvals: 2, approver_roles: [lead], distinct_organisations: 1, max_duration: 4h}
+  - name: outsourced-on-databases
+    match: {resources: {types: [database]}, applies_to: outsourced}
+    require: {approvals: 2, approver_roles: [lead, security-admin], distinct_organisations: 2}
+separation_of_duties:
+  role_conflicts:
+    - {roles: [dba, security-admin], reason: "administrators do not operate databases"}
+  approval_conflicts:
+    - {same_organisation: true, requester_role: dba, reason: "contractors are not approved by their own company"}
+break_glass:
+  roles: [oncall]
+  max_duration: 2h
+  review_within: 24h
+  reviewer_roles: [security-admin]
+)";
+
+class AccessSuite : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    inner_ = testing::OpenFresh(GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    store_ = std::make_unique<testing::FaultyStorage>(*inner_);
+    ledger_ = ledger::Ledger::Open(*store_, Signer(), {}).value();
+    Reopen();
+    auto pol = svc_->ProposePolicy(kPolicy, "alice");
+    ASSERT_TRUE(pol.ok()) << pol.error().message;
+    auto applied = dir_->Apply(*directory::ParseDirectory(*ParseYaml(DirectoryYaml())), "alice");
+    ASSERT_TRUE(applied.ok()) << applied.error().message;
+  }
+  void Reopen() {
+    svc_.reset();
+    dir_ = Directory::Load(*store_, *ledger_).value();
+    auto s = AccessService::Load(*store_, *ledger_, *dir_, [this] { return now_; });
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    svc_ = std::move(*s);
+    dir_->SetStaffValidator([this](const directory::Staff& s) { return svc_->ValidateStaff(s); });
+    svc_->SetNotifier([this](const std::string& t, const Json& e) { notes_.push_back({t, e}); });
+  }
+  static crypto::NoteSigner Signer() {
+    return crypto::NoteSigner("test.example/log", *crypto::Ed25519PrivateKey::FromSeed(std::string(32, '\x07')));
+  }
+  NewRequest Req(std::vector<std::string> resources, std::vector<std::string> actions) {
+    NewRequest r;
+    r.resources = std::move(resources);
+    r.actions = std::move(actions);
+    r.reason = "maintenance";
+    r.justification = "patch window CHG-1";
+    r.ticket = "CHG-1";
+    return r;
+  }
+  NewReview Approve() { return NewReview{"approve", "ok", ""}; }
+  NewReview Signed(const AccessRequest& r, char seed, const std::string& decision = "approve") {
+    return NewReview{decision, "", TenantKey(seed).Sign(ReviewMessage(decision, r.digest))};
+  }
+  std::vector<std::string> EntryTypes() {
+    std::vector<std::string> out;
+    for (uint64_t i = 0; i < ledger_->Size(); ++i) out.push_back((*ParseJson(*ledger_->ReadEntry(i)))["type"]);
+    return out;
+  }
+
+  int64_t now_ = 1'800'000'000;  // 2027-01-15T08:00:00Z, a Friday
+  std::unique_ptr<storage::Storage> inner_;
+  std::unique_ptr<testing::FaultyStorage> store_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<Directory> dir_;
+  std::unique_ptr<AccessService> svc_;
+  std::vector<std::pair<std::string, Json>> notes_;
+};
+
+TEST_P(AccessSuite, StandingRolesAllowAndJustInTimeRolesNeedAGrant) {
+  Decision d = svc_->Check("alice", "metrics:read", "host02");
+  EXPECT_TRUE(d.allow) << d.reason;
+  EXPECT_EQ(d.role, "sre");
+  d = svc_->Check("alice", "login:root", "host02");
+  EXPECT_FALSE(d.allow);
+  EXPECT_EQ(d.reason, "no standing role or active grant covers login:root on host02");
+  EXPECT_FALSE(svc_->Check("ghost", "login:root", "host02").allow);
+  EXPECT_EQ(svc_->Check("alice", "login:root", "nowhere").reason, "unknown resource");
+}
+
+TEST_P(AccessSuite, RequestsAreCheckedAgainstTheRequestersRoles) {
+  auto r = svc_->CreateRequest("nora", Req({"host02"}, {"login:root"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("none of nora's roles covers \"login:root\" on host02"), std::string::npos);
+  EXPECT_EQ(svc_->CreateRequest("alice", Req({"nowhere"}, {"login:root"})).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(svc_->CreateRequest("ghost", Req({"host02"}, {"login:root"})).error().code, ErrorCode::kNotFound);
+  auto bad = Req({"host02"}, {"login:root"});
+  bad.reason = "curiosity";
+  EXPECT_EQ(svc_->CreateRequest("alice", bad).error().code, ErrorCode::kInvalidArgument);
+  auto too_long = Req({"host01"}, {"login:root"});
+  too_long.duration_seconds = 5 * 3600;  // rule "prod" caps at 4h
+  auto tl = svc_->CreateRequest("alice", too_long);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_NE(tl.error().message.find("exceeds the policy's maximum of 14400s"), std::string::npos) << tl.error().message;
+}
+
+TEST_P(AccessSuite, DefaultRuleOneReviewerNeverTheRequester) {
+  auto r = svc_->CreateRequest("alice", Req({"host02"}, {"login:root"}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->state, State::kPending);
+  ASSERT_EQ(r->requirements.size(), 1u);
+  EXPECT_EQ(r->requirements[0].rule, "default");
+  auto self = svc_->AddReview(r->id, "alice", Approve());
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(self.error().message, "nobody may review their own request");
+  auto nobody = svc_->AddReview(r->id, "nora", Approve());
+  EXPECT_EQ(nobody.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(svc_->AddReview(r->id, "ghost", Approve()).error().code, ErrorCode::kNotFound);
+  auto ok = svc_->AddReview(r->id, "erin", Approve());
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->state, State::kActive);
+  EXPECT_EQ(ok->grant_expires, now_ + 8 * 3600);
+  Decision d = svc_->Check("alice", "login:root", "host02");
+  EXPECT_TRUE(d.allow) << d.reason;
+  EXPECT_EQ(d.grant, r->id);
+  EXPECT_FALSE(svc_->Check("alice", "login:admin", "host02").allow);  // only what was granted
+  EXPECT_FALSE(svc_->Check("erin", "login:root", "host02").allow);
+  // Closed: a late review is a conflict, not a second approval.
+  EXPECT_EQ(svc_->AddReview(r->id, "frank", Approve()).error().code, ErrorCode::kFailedPrecondition);
+  auto types = EntryTypes();
+  EXPECT_EQ(types.back(), "access.grant");
+  EXPECT_EQ(types[types.size() - 2], "access.review");
+}
+
+TEST_P(AccessSuite, KOfNFromTheNamedRoles) {
+  auto r = svc_->CreateRequest("alice", Req({"host01"}, {"login:root"}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->requirements[0].rule, "prod");
+  // dave holds access:review but not the rule's approver role "lead".
+  EXPECT_EQ(svc_->AddReview(r->id, "dave", Approve()).error().code, ErrorCode::kPermissionDenied);
+  auto one = svc_->AddReview(r->id, "erin", Approve());
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->state, State::kPending);
+  EXPECT_EQ(svc_->AddReview(r->id, "erin", Approve()).error().code, ErrorCode::kFailedPrecondition);  // twice
+  auto two = svc_->AddReview(r->id, "frank", Approve());
+  ASSERT_TRUE(two.ok()) << two.error().message;
+  EXPECT_EQ(two->state, State::kActive);
+  EXPECT_EQ(two->grant_expires - two->granted, 4 * 3600);
+}
+
+TEST_P(AccessSuite, DistinctOrganisationsAndApprovalConflicts) {
+  auto r = svc_->CreateRequest("bob", Req({"host01"}, {"login:dba"}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // carl is bob's colleague at Contoso: separation of duties forbids his approval.
+  auto carl = svc_->AddReview(r->id, "carl", Approve());
+  ASSERT_FALSE(carl.ok());
+  EXPECT_EQ(carl.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(carl.error().message.find("contractors are not approved by their own company"), std::string::npos);
+  EXPECT_FALSE(svc_->WhyNotReviewer(r->id, "carl").empty());
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kPending);
+  ASSERT_EQ(svc_->AddReview(r->id, "frank", Approve())->state, State::kActive);
+
+  // On a database, the outsourced rule needs approvers from two organisations; the tenant
+  // must sign too.
+  auto db = svc_->CreateRequest("bob", Req({"globex-db"}, {"db:read"}));
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  EXPECT_EQ(db->tenants_required, std::vector<std::string>{"globex"});
+  ASSERT_EQ(svc_->AddReview(db->id, "erin", Approve())->state, State::kPending);
+  ASSERT_EQ(svc_->AddReview(db->id, "frank", Approve())->state, State::kPending);  // same org as erin
+  ASSERT_EQ(svc_->AddReview(db->id, "globex-gus", Signed(*db, 2))->state, State::kPending);
+  // A tenant approver's organisation does not count towards the provider's k-of-n.
+  auto still = svc_->Get(db->id);
+  EXPECT_EQ(still->state, State::kPending);
+}
+
+TEST_P(AccessSuite, TenantDataNeedsTheTenantsOwnSignature) {
+  auto r = svc_->CreateRequest("alice", Req({"acme-db"}, {"login:dba"}));
+  ASSERT_FALSE(r.ok());  // alice's roles do not cover databases
+  r = svc_->CreateRequest("olga", Req({"acme-db"}, {"db:read"}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->tenants_required, std::vector<std::string>{"acme"});
+  ASSERT_EQ(notes_.size(), 1u);  // the tenant hears of the request at once
+  EXPECT_EQ(notes_[0].first, "acme");
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kPending);  // provider alone is not enough
+
+  auto unsigned_review = svc_->AddReview(r->id, "acme-ann", Approve());
+  EXPECT_EQ(unsigned_review.error().code, ErrorCode::kInvalidArgument);
+  auto wrong_key = svc_->AddReview(r->id, "acme-ann", Signed(*r, 9));
+  EXPECT_EQ(wrong_key.error().code, ErrorCode::kInvalidArgument);
+  auto other = *r;
+  other.digest = std::string(64, '0');
+  EXPECT_EQ(svc_->AddReview(r->id, "acme-ann", Signed(other, 1)).error().code, ErrorCode::kInvalidArgument);
+  // A decision the signature does not cover (signed "deny", sent as "approve").
+  NewReview flipped = Signed(*r, 1, "deny");
+  flipped.decision = "approve";
+  EXPECT_EQ(svc_->AddReview(r->id, "acme-ann", flipped).error().code, ErrorCode::kInvalidArgument);
+  // Another tenant's approver has no say here.
+  EXPECT_EQ(svc_->AddReview(r->id, "globex-gus", Signed(*r, 2)).error().code, ErrorCode::kPermissionDenied);
+
+  auto ok = svc_->AddReview(r->id, "acme-ann", Signed(*r, 1));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->state, State::kActive);
+  EXPECT_TRUE(svc_->Check("olga", "db:read", "acme-db").allow);
+  // The grant entry carries the tenant's signature and key, checkable from the ledger alone.
+  auto grant = *ParseJson(*ledger_->ReadEntry(ledger_->Size() - 1));
+  ASSERT_EQ(grant["type"], "access.grant");
+  const Json& ta = grant["body"]["tenant_approvals"][0];
+  EXPECT_EQ(ta["approver"], "acme-ann");
+  std::string canonical = *CanonicalJson(grant["body"]["request"]);
+  std::string digest = HexEncode(crypto::AsBytes(crypto::Sha256(canonical)));
+  EXPECT_EQ(digest, grant["body"]["digest"]);
+  EXPECT_TRUE(crypto::Ed25519Verify(*Base64Decode(ta["public_key"].get<std::string>()), ReviewMessage("approve", digest),
+                                    *Base64Decode(ta["signature"].get<std::string>())));
+  // The justification stays off the public tree.
+  EXPECT_EQ(grant.dump().find("patch window"), std::string::npos);
+}
+
+TEST_P(AccessSuite, ATenantDenialClosesTheRequest) {
+  auto r = svc_->CreateRequest("olga", Req({"acme-db"}, {"db:read"}));
+  auto d = svc_->AddReview(r->id, "acme-ann", Signed(*r, 1, "deny"));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->state, State::kDenied);
+  EXPECT_EQ(svc_->AddReview(r->id, "erin", Approve()).error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_FALSE(svc_->Check("olga", "db:read", "acme-db").allow);
+}
+
+TEST_P(AccessSuite, UndecidedRequestsAndGrantsExpire) {
+  auto r = svc_->CreateRequest("alice", Req({"host02"}, {"login:root"}));
+  now_ += 12 * 3600;
+  auto late = svc_->AddReview(r->id, "erin", Approve());
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(svc_->Get(r->id)->state, State::kExpired);
+
+  auto g = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  g->duration_seconds = 0;
+  ASSERT_EQ(svc_->AddReview(g->id, "erin", Approve())->state, State::kActive);
+  EXPECT_TRUE(svc_->Check("alice", "exec", "host02").allow);
+  now_ += 8 * 3600;
+  // Expired at once for decisions, before any sweep…
+  EXPECT_FALSE(svc_->Check("alice", "exec", "host02").allow);
+  // …and the sweep records it.
+  ASSERT_TRUE(svc_->Tick().ok());
+  EXPECT_EQ(svc_->Get(g->id)->state, State::kExpired);
+  EXPECT_EQ(EntryTypes().back(), "access.grant_expired");
+}
+
+TEST_P(AccessSuite, RevocationTakesEffectAtTheNextCheck) {
+  auto r = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kActive);
+  EXPECT_TRUE(svc_->Check("alice", "exec", "host02").allow);
+  ASSERT_TRUE(svc_->Revoke(r->id, "dave", "done early").ok());
+  EXPECT_FALSE(svc_->Check("alice", "exec", "host02").allow);
+  EXPECT_EQ(svc_->Revoke(r->id, "dave", "again").error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_P(AccessSuite, TimeWindowsLimitWhenAGrantWorks) {
+  std::string policy = kPolicy;
+  const std::string from = "max_duration: 4h}";
+  policy.replace(policy.find(from), from.size(),
+                 "max_duration: 4h, windows: [{days: [mon, tue, wed, thu, fri], from: \"09:00\", to: \"18:00\", utc_offset: \"+08:00\"}]}");
+  auto v2 = svc_->ProposePolicy(policy, "alice");
+  ASSERT_TRUE(v2.ok()) << v2.error().message;
+  ASSERT_TRUE(svc_->ApprovePolicy(v2->version, "dave").ok());
+  auto r = svc_->CreateRequest("alice", Req({"host01"}, {"exec"}));
+  svc_->AddReview(r->id, "erin", Approve());
+  ASSERT_EQ(svc_->AddReview(r->id, "frank", Approve())->state, State::kActive);
+  // now_ is Friday 16:00 at +08:00: inside.
+  EXPECT_TRUE(svc_->Check("alice", "exec", "host01").allow);
+  Decision late = svc_->CheckAt("alice", "exec", "host01", now_ + 3 * 3600);  // 19:00 +08:00
+  EXPECT_FALSE(late.allow);
+  EXPECT_EQ(late.reason, "a grant covers this, but not at this time of day");
+}
+
+TEST_P(AccessSuite, BreakGlassIsImmediateNotifiedAndMustBeReviewed) {
+  auto denied = svc_->BreakGlass("alice", Req({"acme-db"}, {"db:read"}));
+  EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied);
+  auto no_reason = Req({"acme-db"}, {"db:read"});
+  no_reason.justification = "";
+  EXPECT_EQ(svc_->BreakGlass("olga", no_reason).error().code, ErrorCode::kInvalidArgument);
+  auto bg = svc_->BreakGlass("olga", Req({"acme-db", "host02"}, {"db:read"}));
+  ASSERT_TRUE(bg.ok()) << bg.error().message;
+  EXPECT_EQ(bg->state, State::kActive);
+  EXPECT_EQ(bg->grant_expires - bg->granted, 2 * 3600);
+  EXPECT_TRUE(svc_->Check("olga", "db:read", "acme-db").allow);
+  ASSERT_EQ(notes_.size(), 1u);
+  EXPECT_EQ(notes_[0].first, "acme");
+  EXPECT_EQ(notes_[0].second["event"], "access.breakglass");
+  auto entry = *ParseJson(*ledger_->ReadEntry(ledger_->Size() - 1));
+  EXPECT_EQ(entry["type"], "access.breakglass");
+  EXPECT_EQ(entry["body"]["notified_tenants"], Json::array({"acme"}));
+
+  Json posture = svc_->Posture();
+  ASSERT_EQ(posture["break_glass_awaiting_review"].size(), 1u);
+  EXPECT_FALSE(posture["break_glass_awaiting_review"][0]["overdue"]);
+  now_ += 25 * 3600;
+  EXPECT_TRUE(svc_->Posture()["break_glass_awaiting_review"][0]["overdue"]);
+  EXPECT_EQ(svc_->AddReview(bg->id, "erin", Approve()).error().code, ErrorCode::kPermissionDenied);  // not a reviewer role
+  auto rev = svc_->AddReview(bg->id, "dave", NewReview{"deny", "not an emergency", ""});
+  ASSERT_TRUE(rev.ok()) << rev.error().message;
+  EXPECT_EQ(rev->post_review, "unjustified");
+  EXPECT_TRUE(svc_->Posture()["break_glass_awaiting_review"].empty());
+}
+
+TEST_P(AccessSuite, PolicyChangesNeedASecondAdmin) {
+  std::string v2text = std::string(kPolicy) + "\n";
+  const std::string from = "approvals: 2, approver_roles: [lead]";
+  v2text.replace(v2text.find(from), from.size(), "approvals: 1, approver_roles: [lead]");
+  auto v2 = svc_->ProposePolicy(v2text, "alice");
+  ASSERT_TRUE(v2.ok()) << v2.error().message;
+  EXPECT_EQ(v2->state, "proposed");
+  EXPECT_EQ(svc_->policy_version(), 1);  // the old policy stays in force
+  auto self = svc_->ApprovePolicy(v2->version, "alice");
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(self.error().message.find("needs a second security admin"), std::string::npos);
+  auto r = svc_->CreateRequest("alice", Req({"host01"}, {"exec"}));
+  EXPECT_EQ(r->requirements[0].approvals, 2);
+  ASSERT_TRUE(svc_->ApprovePolicy(v2->version, "dave").ok());
+  EXPECT_EQ(svc_->policy_version(), 2);
+  EXPECT_EQ(svc_->CreateRequest("alice", Req({"host01"}, {"exec"}))->requirements[0].approvals, 1);
+  EXPECT_EQ(svc_->Get(r->id)->requirements[0].approvals, 2);  // no moving the goalposts
+  EXPECT_EQ(svc_->ApprovePolicy(v2->version, "dave").error().code, ErrorCode::kFailedPrecondition);
+
+  auto invalid = svc_->ProposePolicy("roles:\n  - name: x\n    permissions: [{actions: [Bad]}]\n", "alice");
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_NE(invalid.error().message.find("line 3"), std::string::npos) << invalid.error().message;
+  EXPECT_EQ(svc_->policy_version(), 2);
+  // A policy that drops a role someone holds is refused, not applied half-way.
+  auto drops = svc_->ProposePolicy("roles: [{name: sre}]\n", "alice");
+  ASSERT_FALSE(drops.ok());
+  EXPECT_NE(drops.error().message.find("holds role \"dba\", which this policy does not define"), std::string::npos);
+  auto types = EntryTypes();
+  EXPECT_EQ(std::count(types.begin(), types.end(), "policy.activated"), 2);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "policy.proposed"), 1);
+}
+
+TEST_P(AccessSuite, SeparationOfDutiesInRoleAssignments) {
+  directory::DirectorySpec spec;
+  spec.staff.push_back(directory::Staff{.id = "zed", .roles = {"dba", "security-admin"}});
+  auto r = dir_->Apply(spec, "alice");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("administrators do not operate databases"), std::string::npos) << r.error().message;
+  spec.staff[0].roles = {"nonexistent"};
+  EXPECT_NE(dir_->Apply(spec, "alice").error().message.find("unknown role"), std::string::npos);
+}
+
+TEST_P(AccessSuite, NothingHappensWhenTheLedgerCannotRecord) {
+  store_->fail_ledger = true;
+  auto r = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(svc_->List({}).empty());
+  store_->fail_ledger = false;
+  auto ok = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  ASSERT_TRUE(ok.ok());
+  store_->fail_ledger = true;
+  EXPECT_FALSE(svc_->AddReview(ok->id, "erin", Approve()).ok());
+  EXPECT_EQ(svc_->Get(ok->id)->state, State::kPending);
+  EXPECT_FALSE(svc_->Check("alice", "exec", "host02").allow);
+  EXPECT_FALSE(svc_->BreakGlass("olga", Req({"host02"}, {"exec"})).ok());
+  EXPECT_FALSE(svc_->Check("olga", "exec", "host02").allow);
+}
+
+TEST_P(AccessSuite, StateSurvivesARestart) {
+  auto r = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kActive);
+  auto p = svc_->CreateRequest("alice", Req({"host01"}, {"exec"}));
+  Reopen();
+  EXPECT_TRUE(svc_->Check("alice", "exec", "host02").allow);
+  EXPECT_EQ(svc_->Get(p->id)->state, State::kPending);
+  EXPECT_EQ(svc_->Get(p->id)->justification, "patch window CHG-1");
+  EXPECT_EQ(svc_->policy_version(), 1);
+  EXPECT_EQ(svc_->TenantAccess("acme").size(), 0u);
+}
+
+TEST_P(AccessSuite, PostureCountsStandingPrivilegeAndNamesDifferences) {
+  Json p = svc_->Posture();
+  // alice (sre: standing metrics:read) and olga (oncall: no standing permission).
+  ASSERT_EQ(p["standing_privileged"]["accounts"].size(), 1u);
+  EXPECT_EQ(p["standing_privileged"]["accounts"][0]["staff"], "alice");
+  EXPECT_EQ(p["standing_privileged"]["by_platform"]["os-bj"], 1);
+  EXPECT_EQ(p["standing_privileged"]["by_organisation"]["provider"], 1);
+  EXPECT_EQ(p["parity"]["outsourced"]["staff"], 2);
+  EXPECT_EQ(p["parity"]["outsourced"]["privileged"], 1);
+  ASSERT_EQ(p["parity"]["differences"].size(), 1u);
+  EXPECT_EQ(p["parity"]["differences"][0]["name"], "outsourced-on-databases");
+  // Never-used privileged accounts are dormant.
+  EXPECT_EQ(p["dormant_privileged"].size(), 3u);
+  EXPECT_TRUE(p["sod_conflicts"].empty());
+}
+
+// Random sequences of calls by random people; after every step, every active grant must
+// satisfy its rules as an independent oracle computes them from the policy text above, and
+// every grant on tenant data must carry a valid signature of that tenant's approver.
+TEST_P(AccessSuite, RandomizedNoGrantWithoutItsApprovals) {
+  std::mt19937_64 rng(GetParam() == "sqlite" ? 1 : 2);
+  const std::vector<std::string> people = {"alice", "dave", "bob", "carl", "erin", "frank", "olga", "nora",
+                                           "acme-ann", "globex-gus"};
+  const std::vector<std::string> resources = {"acme-db", "globex-db", "host01", "host02"};
+  const std::vector<std::string> actions = {"login:dba", "db:read", "exec", "login:root"};
+  std::vector<std::string> ids;
+  auto pick = [&](const auto& v) { return v[rng() % v.size()]; };
+  const int steps = GetParam() == "sqlite" ? 400 : 150;
+  std::set<std::string> granted, tenant_granted;
+  for (int step = 0; step < steps; ++step) {
+    int op = rng() % 10;
+    if (op < 3 || ids.empty()) {
+      // Mostly requests someone's roles allow (so that grants happen), sometimes anything.
+      static const std::vector<std::tuple<std::string, std::string, std::string>> plausible = {
+          {"alice", "host01", "exec"}, {"alice", "host02", "login:root"}, {"bob", "host01", "login:dba"},
+          {"bob", "acme-db", "db:read"}, {"bob", "globex-db", "login:dba"}, {"olga", "acme-db", "db:read"},
+          {"olga", "globex-db", "exec"}, {"olga", "host02", "exec"}};
+      auto [who, res, act] = rng() % 5 ? pick(plausible) : std::make_tuple(pick(people), pick(resources), pick(actions));
+      auto r = svc_->CreateRequest(who, Req({res}, {act}));
+      if (r.ok()) ids.push_back(r->id);
+    } else if (op < 8) {
+      auto r = svc_->Get(pick(ids));
+      std::string who = pick(people);
+      if (rng() % 3 == 0 && !r->tenants_required.empty()) who = r->tenants_required[0] == "acme" ? "acme-ann" : "globex-gus";
+      NewReview v = Approve();
+      if (who == "acme-ann" || who == "globex-gus") v = Signed(*r, who == "acme-ann" ? 1 : 2, rng() % 5 ? "approve" : "deny");
+      if (rng() % 15 == 0) v.decision = "deny";
+      if (rng() % 11 == 0) v.signature = TenantKey(3).Sign(ReviewMessage(v.decision, r->digest));  // forged
+      (void)svc_->AddReview(r->id, who, v);
+    } else if (op == 8) {
+      now_ += rng() % 3600;
+      (void)svc_->Tick();
+    } else {
+      (void)svc_->Revoke(pick(ids), "dave", "random");
+    }
+    for (const auto& r : svc_->List({})) {
+      if (r.state != State::kActive) continue;
+      auto snap = dir_->snapshot();
+      const directory::Staff* requester = snap->FindStaff(r.requester);
+      ASSERT_NE(requester, nullptr);
+      std::set<std::string> approvers, orgs, leads, lead_orgs;
+      std::set<std::string> tenants_signed;
+      for (const auto& v : r.reviews) {
+        ASSERT_NE(v.reviewer, r.requester) << "self-approval in " << r.id;
+        if (v.decision != "approve") continue;
+        if (v.reviewer_kind == "approver") {
+          const auto* a = snap->FindApprover(v.reviewer);
+          ASSERT_NE(a, nullptr);
+          ASSERT_TRUE(crypto::Ed25519Verify(a->public_key, ReviewMessage("approve", r.digest), v.signature));
+          tenants_signed.insert(a->tenant);
+          continue;
+        }
+        const auto* s = snap->FindStaff(v.reviewer);
+        ASSERT_NE(s, nullptr);
+        ASSERT_FALSE(requester->kind == directory::StaffKind::kOutsourced && s->organisation == requester->organisation &&
+                     std::count(requester->roles.begin(), requester->roles.end(), "dba"))
+            << "an approval the separation-of-duty rule forbids counted in " << r.id;
+        approvers.insert(v.reviewer);
+        orgs.insert(s->organisation);
+        if (std::count(s->roles.begin(), s->roles.end(), "lead")) leads.insert(v.reviewer);
+        if (std::count(s->roles.begin(), s->roles.end(), "lead") || std::count(s->roles.begin(), s->roles.end(), "security-admin")) {
+          lead_orgs.insert(s->organisation);
+        }
+      }
+      ASSERT_GE(approvers.size(), 1u) << r.id;
+      granted.insert(r.id);
+      for (const auto& res : r.resources) {
+        const auto* x = snap->FindResource(res);
+        if (x->tenant_data) tenant_granted.insert(r.id);
+        if (x->tenant_data) ASSERT_TRUE(tenants_signed.count(x->tenant)) << "grant " << r.id << " on " << res << " without the tenant's signature";
+        if (x->labels.count("env") && x->labels.at("env") == "prod") ASSERT_GE(leads.size(), 2u) << r.id;
+        if (x->type == "database" && requester->kind == directory::StaffKind::kOutsourced) {
+          ASSERT_GE(lead_orgs.size(), 2u) << r.id;
+        }
+      }
+    }
+  }
+  // The sequence must actually reach grants, including on tenant data, or it proves nothing.
+  EXPECT_GE(granted.size(), 5u);
+  EXPECT_GE(tenant_granted.size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccessSuite, ::testing::ValuesIn(testing::BackendNames()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace cloudpact::access
