@@ -15,6 +15,7 @@
 #include "ledger/verifier.h"
 #include "ledger/witness.h"
 #include "net/http_client.h"
+#include "client/governance_client.h"
 #include "server/server.h"
 
 namespace {
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
   s->add_option("--witness-key", serve.witness_keys, "Verifier key of a witness whose cosignatures are accepted (repeatable)");
   s->add_option("--max-body", serve.max_body, "Largest request body in bytes")->capture_default_str();
   s->add_option("--http-threads", serve.http_threads, "HTTP worker threads")->capture_default_str();
-  s->add_flag("--demo", serve.demo, "Seed demo entries into an empty ledger");
+  s->add_flag("--demo", serve.demo, "Load the demo directory and policy into an empty install (tokens in DIR/demo/)");
 
   auto* ledger_cmd = app.add_subcommand("ledger", "Ledger tools");
   ledger_cmd->require_subcommand(1);
@@ -240,7 +241,134 @@ int main(int argc, char** argv) {
   wr->add_option("--interval", w_interval, "Time between rounds")->capture_default_str();
   wr->add_flag("--once", w_once, "One round, then exit (0 ok, 1 failure or alarm)");
 
+  // Client commands against a server. The token comes from --token, --token-file or
+  // $CLOUDPACT_TOKEN (in that order), so that it need not appear in the process list.
+  client::Context ctx;
+  ctx.url = std::getenv("CLOUDPACT_URL") ? std::getenv("CLOUDPACT_URL") : "http://127.0.0.1:8080";
+  std::string token_file;
+  auto add_client_options = [&](CLI::App* cmd) {
+    cmd->add_option("--url", ctx.url, "Server URL (or $CLOUDPACT_URL)")->capture_default_str();
+    cmd->add_option("--token", ctx.token, "API token (prefer --token-file or $CLOUDPACT_TOKEN)");
+    cmd->add_option("--token-file", token_file, "File holding the API token");
+    cmd->add_option("--ca-file", ctx.ca_file, "CA certificate for an https server");
+    cmd->add_flag("--json", ctx.json, "Print the server's JSON");
+  };
+  std::string file;
+  auto* apply = app.add_subcommand("apply", "Apply a directory document (YAML): platforms, resources, staff, tenants, auditors");
+  apply->add_option("-f,--file", file, "Directory YAML file")->required();
+  add_client_options(apply);
+
+  auto* policy_cmd = app.add_subcommand("policy", "Access policy: propose, approve (by a second admin), reject, list");
+  policy_cmd->require_subcommand(1);
+  int64_t policy_version = 0;
+  std::string policy_reason;
+  auto* pp = policy_cmd->add_subcommand("propose", "Propose a new policy version (YAML)");
+  pp->add_option("-f,--file", file, "Policy YAML file")->required();
+  auto* pa = policy_cmd->add_subcommand("approve", "Approve a proposed version (not your own)");
+  pa->add_option("version", policy_version, "Version number")->required();
+  auto* pr = policy_cmd->add_subcommand("reject", "Reject a proposed version");
+  pr->add_option("version", policy_version, "Version number")->required();
+  pr->add_option("--reason", policy_reason, "Why");
+  auto* pl = policy_cmd->add_subcommand("list", "Versions and the one in force");
+  for (auto* c : {pp, pa, pr, pl}) add_client_options(c);
+
+  auto* access_cmd = app.add_subcommand("access", "Just-in-time access: request, review, list, show, revoke, break-glass");
+  access_cmd->require_subcommand(1);
+  client::RequestArgs req;
+  std::string req_id, decision_comment, key_file, list_state;
+  bool approve = false, deny = false, reviewable = false;
+  auto add_request_options = [&](CLI::App* cmd) {
+    cmd->add_option("--resource", req.resources, "Resource id (repeatable)")->required();
+    cmd->add_option("--action", req.actions, "Action, e.g. login:root, db:read, exec (repeatable)")->required();
+    cmd->add_option("--reason", req.reason, "customer_support | incident_response | maintenance | legal_request")->required();
+    cmd->add_option("--justification", req.justification, "Why, in words")->required();
+    cmd->add_option("--ticket", req.ticket, "Ticket reference");
+    cmd->add_option("--duration", req.duration_seconds, "Seconds (default: the policy's maximum)");
+    add_client_options(cmd);
+  };
+  auto* ar = access_cmd->add_subcommand("request", "Ask for access");
+  add_request_options(ar);
+  auto* ab = access_cmd->add_subcommand("breakglass", "Emergency access now; tenants are notified and it must be reviewed");
+  add_request_options(ab);
+  auto* arv = access_cmd->add_subcommand("review", "Approve or deny a request (tenant approvers sign with --key)");
+  arv->add_option("id", req_id, "Request id")->required();
+  auto* approve_flag = arv->add_flag("--approve", approve, "Approve");
+  arv->add_flag("--deny", deny, "Deny")->excludes(approve_flag);
+  arv->add_option("--comment", decision_comment, "Comment");
+  arv->add_option("--key", key_file, "Tenant approver's Ed25519 key file (from `cloudpact tenant keygen`)");
+  auto* al = access_cmd->add_subcommand("list", "List requests you may see");
+  al->add_option("--state", list_state, "pending | active | denied | expired | revoked");
+  al->add_flag("--reviewable", reviewable, "Only requests you may review now");
+  auto* as = access_cmd->add_subcommand("show", "Show one request");
+  as->add_option("id", req_id, "Request id")->required();
+  auto* ak = access_cmd->add_subcommand("revoke", "End a grant (your own, or anyone's with access:revoke)");
+  ak->add_option("id", req_id, "Request id")->required();
+  ak->add_option("--reason", decision_comment, "Why");
+  for (auto* c : {arv, al, as, ak}) add_client_options(c);
+
+  auto* authz_cmd = app.add_subcommand("authz", "Authorization decisions");
+  authz_cmd->require_subcommand(1);
+  std::string az_principal, az_action, az_resource;
+  auto* ac = authz_cmd->add_subcommand("check", "Would PRINCIPAL be allowed ACTION on RESOURCE now? (exit 0 allow, 1 deny)");
+  ac->add_option("--principal", az_principal)->required();
+  ac->add_option("--action", az_action)->required();
+  ac->add_option("--resource", az_resource)->required();
+  add_client_options(ac);
+
+  auto* posture_cmd = app.add_subcommand("posture", "Privilege posture: standing and dormant privileged accounts, SoD, parity");
+  add_client_options(posture_cmd);
+
+  auto* tenant_cmd = app.add_subcommand("tenant", "Tools for tenants: approver keys, verification of every access");
+  tenant_cmd->require_subcommand(1);
+  std::string t_tenant, t_url, t_key;
+  std::vector<std::string> t_pinned;
+  bool t_json = false;
+  auto* tk = tenant_cmd->add_subcommand("keygen", "Create an approver's Ed25519 key; prints the public key to register");
+  tk->add_option("--out", key_file, "Where to write the private key (0600)")->required();
+  auto* tv = tenant_cmd->add_subcommand("verify", "Check from the ledger alone that every access to the tenant was approved by it");
+  tv->add_option("--tenant", t_tenant, "Tenant id")->required();
+  tv->add_option("--url", t_url, "Server URL (the ledger is read from URL/ledger)")->required();
+  tv->add_option("--key", t_key, "The ledger's verifier key")->required();
+  tv->add_option("--approver-key", t_pinned, "Approver public key the tenant trusts (base64, repeatable); without it, keys registered in the ledger are trusted");
+  tv->add_flag("--json", t_json, "Machine-readable report");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (!token_file.empty()) {
+    auto t = ReadFile(token_file);
+    if (!t.ok()) {
+      std::cerr << "cloudpact: --token-file: " << t.error().message << "\n";
+      return 2;
+    }
+    ctx.token = *t;
+    while (!ctx.token.empty() && (ctx.token.back() == '\n' || ctx.token.back() == '\r')) ctx.token.pop_back();
+  }
+  if (ctx.token.empty() && std::getenv("CLOUDPACT_TOKEN")) ctx.token = std::getenv("CLOUDPACT_TOKEN");
+  if (apply->parsed()) return client::Apply(ctx, file);
+  if (pp->parsed()) return client::PolicyPropose(ctx, file);
+  if (pa->parsed()) return client::PolicyDecide(ctx, policy_version, true, "");
+  if (pr->parsed()) return client::PolicyDecide(ctx, policy_version, false, policy_reason);
+  if (pl->parsed()) return client::PolicyList(ctx);
+  if (ar->parsed()) return client::AccessRequest(ctx, req, false);
+  if (ab->parsed()) return client::AccessRequest(ctx, req, true);
+  if (arv->parsed()) {
+    if (!approve && !deny) {
+      std::cerr << "cloudpact access review: give --approve or --deny\n";
+      return 2;
+    }
+    return client::AccessReview(ctx, req_id, approve ? "approve" : "deny", decision_comment, key_file);
+  }
+  if (al->parsed()) return client::AccessList(ctx, list_state, reviewable);
+  if (as->parsed()) return client::AccessShow(ctx, req_id);
+  if (ak->parsed()) return client::AccessRevoke(ctx, req_id, decision_comment);
+  if (ac->parsed()) return client::AuthzCheck(ctx, az_principal, az_action, az_resource);
+  if (posture_cmd->parsed()) return client::Posture(ctx);
+  if (tk->parsed()) return client::TenantKeygen(key_file);
+  if (tv->parsed()) {
+    std::string base = t_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return client::TenantVerify(base + "/ledger", t_key, t_tenant, t_pinned, t_json);
+  }
 
   if (wi->parsed()) return WitnessInit(w_dir, w_name);
   if (wr->parsed()) {

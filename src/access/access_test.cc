@@ -1,4 +1,5 @@
 #include "access/access.h"
+#include "access/tenant_audit.h"
 
 #include <gtest/gtest.h>
 
@@ -325,7 +326,7 @@ TEST_P(AccessSuite, TimeWindowsLimitWhenAGrantWorks) {
   ASSERT_TRUE(v2.ok()) << v2.error().message;
   ASSERT_TRUE(svc_->ApprovePolicy(v2->version, "dave").ok());
   auto r = svc_->CreateRequest("alice", Req({"host01"}, {"exec"}));
-  svc_->AddReview(r->id, "erin", Approve());
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kPending);
   ASSERT_EQ(svc_->AddReview(r->id, "frank", Approve())->state, State::kActive);
   // now_ is Friday 16:00 at +08:00: inside.
   EXPECT_TRUE(svc_->Check("alice", "exec", "host01").allow);
@@ -449,6 +450,62 @@ TEST_P(AccessSuite, PostureCountsStandingPrivilegeAndNamesDifferences) {
   // Never-used privileged accounts are dormant.
   EXPECT_EQ(p["dormant_privileged"].size(), 3u);
   EXPECT_TRUE(p["sod_conflicts"].empty());
+}
+
+TEST_P(AccessSuite, TenantAuditFromTheLedgerAlone) {
+  auto r = svc_->CreateRequest("olga", Req({"acme-db"}, {"db:read"}));
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kPending);
+  ASSERT_EQ(svc_->AddReview(r->id, "acme-ann", Signed(*r, 1))->state, State::kActive);
+  ASSERT_TRUE(svc_->BreakGlass("olga", Req({"acme-db"}, {"db:write"})).ok());
+  ASSERT_TRUE(svc_->RecordUse("", "olga", "db:read", "acme-db", {{"session", "s1"}}).ok());
+  std::vector<std::string> entries;
+  for (uint64_t i = 0; i < ledger_->Size(); ++i) entries.push_back(*ledger_->ReadEntry(i));
+  auto audit = [&](const std::vector<std::string>& log, std::vector<std::string> pinned = {}) {
+    TenantAuditor a("acme", ledger_->origin(), std::move(pinned));
+    for (size_t i = 0; i < log.size(); ++i) a.Add(i, log[i]);
+    return a.Finish();
+  };
+  TenantAuditReport ok = audit(entries);
+  EXPECT_TRUE(ok.problems.empty()) << ok.problems.front();
+  ASSERT_EQ(ok.accesses.size(), 2u);
+  EXPECT_EQ(ok.accesses[0].tenant_signers, std::vector<std::string>{"acme-ann"});
+  EXPECT_EQ(ok.accesses[0].approvers, std::vector<std::string>{"erin"});
+  EXPECT_EQ(ok.accesses[1].type, "access.breakglass");
+  EXPECT_EQ(ok.uses, 1u);
+  EXPECT_TRUE(audit(entries, {Base64Encode(TenantKey(1).public_key())}).problems.empty());
+  // Globex sees none of it.
+  TenantAuditor g("globex", ledger_->origin());
+  for (size_t i = 0; i < entries.size(); ++i) g.Add(i, entries[i]);
+  EXPECT_TRUE(g.Finish().accesses.empty());
+
+  size_t grant = 0;
+  for (size_t i = 0; i < entries.size(); ++i) if ((*ParseJson(entries[i]))["type"] == "access.grant") grant = i;
+  auto tampered = [&](auto&& edit) {
+    auto log = entries;
+    Json e = *ParseJson(log[grant]);
+    edit(e);
+    log[grant] = e.dump();
+    return audit(log);
+  };
+  // A provider that forges the approval with a key of its own is caught…
+  auto forged = tampered([&](Json& e) {
+    auto k = TenantKey(5);
+    e["body"]["tenant_approvals"][0]["public_key"] = Base64Encode(k.public_key());
+    e["body"]["tenant_approvals"][0]["signature"] = Base64Encode(k.Sign(ReviewMessage("approve", e["body"]["digest"].get<std::string>())));
+  });
+  ASSERT_FALSE(forged.problems.empty());
+  EXPECT_NE(forged.problems[0].find("never registered"), std::string::npos) << forged.problems[0];
+  // …so is a widened scope under an old signature, and a dropped signature.
+  auto widened = tampered([](Json& e) { e["body"]["request"]["actions"].push_back("db:write"); });
+  ASSERT_FALSE(widened.problems.empty());
+  EXPECT_NE(widened.problems[0].find("digest does not match"), std::string::npos);
+  auto dropped = tampered([](Json& e) { e["body"]["tenant_approvals"] = Json::array(); });
+  ASSERT_FALSE(dropped.problems.empty());
+  EXPECT_NE(dropped.problems[0].find("without the tenant's signed approval"), std::string::npos);
+  // A key the provider registered that the tenant never pinned does not count.
+  auto unpinned = audit(entries, {Base64Encode(TenantKey(6).public_key())});
+  ASSERT_FALSE(unpinned.problems.empty());
+  EXPECT_NE(unpinned.problems[0].find("did not pin"), std::string::npos);
 }
 
 // Random sequences of calls by random people; after every step, every active grant must

@@ -129,6 +129,7 @@ void Api::Handle(const Request& r, Respond respond) {
     if (!p.ok()) return respond(ErrorResponse(p.error()));
     return CreateToken(r, *p, std::move(respond));
   }
+  if (governance_ && governance_->Handle(r, respond)) return;
   respond(ErrorResponse(404, "not_found", "no route for " + path));
 }
 

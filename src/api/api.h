@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/auth.h"
+#include "api/governance.h"
 #include "api/http.h"
 #include "ledger/ledger.h"
 
@@ -26,6 +27,10 @@ class Api {
   // when the entry is durable).
   void Handle(const Request& request, Respond respond);
 
+  // Mounts the access-governance routes (directory, policy, requests, …); optional so that
+  // the ledger API can be served and tested on its own.
+  void SetGovernance(GovernanceRoutes* routes) { governance_ = routes; }
+
  private:
   void AppendEntry(const Request& r, const Principal& p, Respond respond);
   Response GetEntry(const Request& r, uint64_t index);
@@ -43,6 +48,7 @@ class Api {
   ledger::Ledger& ledger_;
   Authenticator& auth_;
   ApiOptions options_;
+  GovernanceRoutes* governance_ = nullptr;
 };
 
 }  // namespace cloudpact::api

@@ -9,8 +9,11 @@
 namespace cloudpact::api {
 
 const std::vector<std::string>& AllPermissions() {
-  static const std::vector<std::string> kAll = {perm::kLedgerAppend, perm::kLedgerReadConfidential,
-                                                perm::kLedgerErase, perm::kTokensCreate};
+  static const std::vector<std::string> kAll = {
+      perm::kLedgerAppend,   perm::kLedgerReadConfidential, perm::kLedgerErase,     perm::kTokensCreate,
+      perm::kAccessRequest,  perm::kAccessReview,           perm::kAccessRevoke,    perm::kAccessBreakGlass,
+      perm::kAuthzCheck,     perm::kDirectoryRead,          perm::kDirectoryWrite,  perm::kPolicyPropose,
+      perm::kPolicyApprove,  perm::kPostureRead,            perm::kTenantRead};
   return kAll;
 }
 

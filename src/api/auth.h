@@ -19,6 +19,17 @@ inline constexpr const char* kLedgerAppend = "ledger:append";
 inline constexpr const char* kLedgerReadConfidential = "ledger:read_confidential";
 inline constexpr const char* kLedgerErase = "ledger:erase";
 inline constexpr const char* kTokensCreate = "tokens:create";
+inline constexpr const char* kAccessRequest = "access:request";
+inline constexpr const char* kAccessReview = "access:review";
+inline constexpr const char* kAccessRevoke = "access:revoke";
+inline constexpr const char* kAccessBreakGlass = "access:breakglass";
+inline constexpr const char* kAuthzCheck = "authz:check";
+inline constexpr const char* kDirectoryRead = "directory:read";
+inline constexpr const char* kDirectoryWrite = "directory:write";
+inline constexpr const char* kPolicyPropose = "policy:propose";
+inline constexpr const char* kPolicyApprove = "policy:approve";
+inline constexpr const char* kPostureRead = "posture:read";
+inline constexpr const char* kTenantRead = "tenant:read";
 }  // namespace perm
 const std::vector<std::string>& AllPermissions();
 

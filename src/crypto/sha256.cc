@@ -2,12 +2,21 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <cstdlib>
 
 namespace cloudpact::crypto {
+
+Hash HmacSha256(std::string_view key, std::string_view data) {
+  Hash out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &len);
+  return out;
+}
 
 Hash Sha256(std::string_view data) {
   Hash h;

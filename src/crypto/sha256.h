@@ -16,6 +16,8 @@ Hash Sha256(std::initializer_list<std::string_view> parts);
 inline std::string_view AsBytes(const Hash& h) {
   return std::string_view(reinterpret_cast<const char*>(h.data()), h.size());
 }
+// HMAC-SHA256 (RFC 2104), e.g. for signing webhook bodies.
+Hash HmacSha256(std::string_view key, std::string_view data);
 // Constant-time comparison of equal-length byte strings (false if lengths differ).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // Cryptographically secure random bytes from the OS (OpenSSL's DRBG).

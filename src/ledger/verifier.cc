@@ -117,7 +117,7 @@ std::vector<Hash> FrontierOf(const MerkleTree& tree, uint64_t size) {
 // Fetches level-0 tile `index` (width for a tree of `size`), checks its entries if asked,
 // and returns its leaf hashes.
 Result<std::vector<Hash>> FetchLeafTile(TileSource& source, uint64_t index, uint64_t size, bool check_entries,
-                                        VerifyReport& report) {
+                                        VerifyReport& report, const EntryCallback& on_entry = {}) {
   uint32_t width = static_cast<uint32_t>(std::min<uint64_t>(kTileWidth, size - index * kTileWidth));
   TileRef ref{false, 0, index, width};
   std::string path = "tile/" + FormatTilePath(ref);
@@ -148,6 +148,7 @@ Result<std::vector<Hash>> FetchLeafTile(TileSource& source, uint64_t index, uint
       return MakeError(ErrorCode::kDataLoss, "entry " + std::to_string(index * kTileWidth + i) +
                                                  " does not hash to its level-0 tile hash");
     }
+    if (check_entries && on_entry) on_entry(index * kTileWidth + i, entries[i]);
   }
   return hashes;
 }
@@ -230,7 +231,7 @@ Result<VerifyReport> VerifyLog(TileSource& source, const crypto::NoteVerifier& l
       return MakeError(ErrorCode::kInvalidArgument, "state file: frontier does not hash to the remembered root");
     }
     for (uint64_t index = prev.size / kTileWidth; prev.size < cp.size && index * kTileWidth < cp.size; ++index) {
-      ASSIGN_OR_RETURN(auto hashes, FetchLeafTile(source, index, cp.size, options.check_entries, report));
+      ASSIGN_OR_RETURN(auto hashes, FetchLeafTile(source, index, cp.size, options.check_entries, report, options.on_entry));
       for (uint64_t i = 0; i < hashes.size(); ++i) {
         if (index * kTileWidth + i >= prev.size) range.Append(hashes[i]);
       }
@@ -249,7 +250,7 @@ Result<VerifyReport> VerifyLog(TileSource& source, const crypto::NoteVerifier& l
   // Level 0: leaf hashes, checked against the entries they claim to hash.
   MerkleTree tree;
   for (uint64_t index = 0; index * kTileWidth < cp.size; ++index) {
-    ASSIGN_OR_RETURN(auto hashes, FetchLeafTile(source, index, cp.size, options.check_entries, report));
+    ASSIGN_OR_RETURN(auto hashes, FetchLeafTile(source, index, cp.size, options.check_entries, report, options.on_entry));
     for (const auto& h : hashes) tree.Append(h);
   }
 

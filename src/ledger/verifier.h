@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,10 @@ struct VerifierState {
   static Result<VerifierState> FromJson(std::string_view text);
 };
 
+// Receives each entry whose hash matched its tile, in index order. Entries arrive before
+// the root is checked: trust them only if VerifyLog then returns OK.
+using EntryCallback = std::function<void(uint64_t index, std::string_view entry)>;
+
 struct VerifyOptions {
   bool check_entries = true;  // fetch entry bundles and rehash them against level-0 tiles
   // With a previous state that has a frontier, verify only what was added since; false
@@ -49,6 +54,7 @@ struct VerifyOptions {
   bool incremental = true;
   std::vector<crypto::NoteVerifier> witnesses;  // cosignatures to check and report
   std::optional<VerifierState> previous;
+  EntryCallback on_entry;  // only with check_entries; incremental runs see only new entries
 };
 
 struct VerifyReport {

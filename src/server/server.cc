@@ -7,13 +7,25 @@
 #include <cstring>
 #include <filesystem>
 
+#include <condition_variable>
+#include <thread>
+
+#include "access/access.h"
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/governance.h"
 #include "api/http_server.h"
+#include "core/encoding.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/yaml.h"
+#include "crypto/ed25519.h"
 #include "crypto/note.h"
+#include "crypto/sha256.h"
+#include "directory/directory.h"
 #include "ledger/ledger.h"
+#include "net/webhook.h"
+#include "server/demo_data.h"
 #include "storage/storage.h"
 
 namespace cloudpact::server {
@@ -55,24 +67,89 @@ Status BootstrapAdmin(storage::Storage& store, api::Authenticator& auth, ledger:
   return OkStatus();
 }
 
-Status SeedDemo(ledger::Ledger& ledger) {
-  if (ledger.Size() > 0) return OkStatus();
-  std::vector<ledger::AppendRequest> demo = {
-      {"platform.registered", {{"platform", "demo-cloud-east"}, {"kind", "openstack"}}, "demo", std::nullopt},
-      {"access.request",
-       {{"request", "req-0001"}, {"reason_code", "customer_initiated_support"}, {"ticket", "SUP-1024"},
-        {"duration_seconds", 3600}},
-       "demo",
-       Json{{"resources", {"tenant-acme/db-prod-01"}}, {"justification", "租户报告数据库连接超时 / tenant reports DB timeouts"}}},
-      {"access.approval", {{"request", "req-0001"}, {"approver", "acme-admin"}, {"decision", "approve"}}, "demo", std::nullopt},
-      {"gateway.command", {{"session", "ses-0001"}, {"decision", "allow"}}, "demo", Json{{"command", "SHOW PROCESSLIST;"}}},
-  };
-  for (auto& r : demo) {
-    auto a = ledger.Append(std::move(r));
-    if (!a.ok()) return a.error();
+void ReplaceAll(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
+// The README's walkthrough: the demo directory and policy (examples/demo/), API tokens for
+// the demo people, and the tenant approvers' private keys — written to DIR/demo/ (0600)
+// because the demo plays the tenants too; in real use only a tenant holds its key.
+Status SeedDemo(const std::string& data_dir, directory::Directory& directory, access::AccessService& access,
+                api::Authenticator& auth, ledger::Ledger& ledger) {
+  if (!directory.snapshot()->staff.empty() || access.policy_version() != 0) return OkStatus();
+  fs::path demo = fs::path(data_dir) / "demo";
+  std::error_code ec;
+  fs::create_directories(demo, ec);
+  fs::permissions(demo, fs::perms::owner_all, fs::perm_options::replace, ec);
+  std::string dir_yaml = demo::kDirectoryYaml;
+  for (const auto& [approver, placeholder] : {std::pair<std::string, std::string>{"acme-ann", "${ACME_ANN_PUBLIC_KEY}"},
+                                              {"globex-gus", "${GLOBEX_GUS_PUBLIC_KEY}"}}) {
+    auto key = crypto::Ed25519PrivateKey::Generate();
+    RETURN_IF_ERROR(WriteFileAtomic(demo / (approver + ".key"), Base64Encode(key.seed()) + "\n"));
+    ReplaceAll(dir_yaml, placeholder, Base64Encode(key.public_key()));
   }
+  // Policy first, so that staff roles are checked against it.
+  ASSIGN_OR_RETURN(auto pv, access.ProposePolicy(demo::kPolicyYaml, "demo"));
+  (void)pv;
+  ASSIGN_OR_RETURN(YamlDocument doc, ParseYaml(dir_yaml));
+  ASSIGN_OR_RETURN(directory::DirectorySpec spec, directory::ParseDirectory(doc));
+  ASSIGN_OR_RETURN(auto applied, directory.Apply(spec, "demo"));
+  (void)applied;
+  // One token per demo person, holding every permission: what each may actually do is
+  // narrowed to their roles at each request.
+  std::vector<std::string> people;
+  for (const auto& s : spec.staff) people.push_back(s.id);
+  for (const auto& a : spec.approvers) people.push_back(a.id);
+  for (const auto& a : spec.auditors) people.push_back(a.id);
+  for (const auto& name : people) {
+    ASSIGN_OR_RETURN(api::IssuedToken t, auth.Mint(name, api::AllPermissions(), 0));
+    auto recorded = ledger.Append(api::TokenIssuedRecord(t, "demo"));
+    if (!recorded.ok()) return std::move(recorded).error();
+    RETURN_IF_ERROR(WriteFileAtomic(demo / (name + ".token"), t.secret + "\n"));
+    RETURN_IF_ERROR(auth.Save(t));
+  }
+  log::Info("demo directory and policy loaded", {{"tokens", demo.string()}, {"people", people.size()}});
   return ledger.PublishCheckpoint();
 }
+
+// A tenant's webhook secret: HMAC of the tenant id under DIR/webhook-key, so that nothing
+// per tenant has to be stored and the secret can be shown again to an admin.
+Result<std::string> WebhookKey(const std::string& data_dir) {
+  fs::path p = fs::path(data_dir) / "webhook-key";
+  if (!fs::exists(p)) RETURN_IF_ERROR(WriteFileAtomic(p, HexEncode(crypto::RandomBytes(32)) + "\n"));
+  ASSIGN_OR_RETURN(std::string text, ReadFile(p));
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (text.size() != 64) return MakeError(ErrorCode::kDataLoss, p.string() + " is not a 32-byte hex key");
+  return text;
+}
+
+// Runs `f` every `period` until stopped.
+class Ticker {
+ public:
+  Ticker(std::chrono::milliseconds period, std::function<void()> f)
+      : thread_([this, period, f = std::move(f)] {
+          std::unique_lock<std::mutex> lock(mu_);
+          while (!cv_.wait_for(lock, period, [&] { return stop_; })) {
+            lock.unlock();
+            f();
+            lock.lock();
+          }
+        }) {}
+  ~Ticker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -141,16 +218,43 @@ int Serve(const ServeOptions& o) {
   auto ledger = ledger::Ledger::Open(**store, *signer, lopts);
   if (!ledger.ok()) return fail("ledger", ledger.error());
 
-  // Demo entries only into a brand-new ledger, before anything else is recorded.
-  if (o.demo) {
-    if (auto st = SeedDemo(**ledger); !st.ok()) return fail("demo-data", st.error());
-  }
   api::Authenticator auth(**store);
   if (auto st = BootstrapAdmin(**store, auth, **ledger, o.data_dir); !st.ok()) {
     return fail("admin-token", st.error());
   }
 
+  auto directory = directory::Directory::Load(**store, **ledger);
+  if (!directory.ok()) return fail("directory", directory.error());
+  auto access = access::AccessService::Load(**store, **ledger, **directory);
+  if (!access.ok()) return fail("access", access.error());
+  (*directory)->SetStaffValidator([a = access->get()](const directory::Staff& s) { return a->ValidateStaff(s); });
+
+  auto webhook_key = WebhookKey(o.data_dir);
+  if (!webhook_key.ok()) return fail("webhook-key", webhook_key.error());
+  net::WebhookSender webhooks({}, [](const std::string& url, const Json& event, bool delivered, const std::string& detail) {
+    if (delivered) log::Info("webhook delivered", {{"url", url}, {"event", event.value("event", "")}});
+    else log::Error("webhook not delivered", {{"url", url}, {"event", event.value("event", "")}, {"error", detail}});
+  });
+  (*access)->SetNotifier([&, dir = directory->get(), key = *webhook_key](const std::string& tenant, const Json& event) {
+    const directory::Tenant* t = dir->snapshot()->FindTenant(tenant);
+    if (!t || t->webhook_url.empty()) return;
+    std::string secret = HexEncode(crypto::AsBytes(crypto::HmacSha256(key, "tenant-webhook:" + tenant)));
+    Json e = event;
+    e["tenant"] = tenant;
+    if (!webhooks.Send(t->webhook_url, secret, std::move(e))) log::Error("webhook queue full", {{"tenant", tenant}});
+  });
+
+  if (o.demo) {
+    if (auto st = SeedDemo(o.data_dir, **directory, **access, auth, **ledger); !st.ok()) return fail("demo-data", st.error());
+  }
+  // Undecided requests and lapsed grants are closed, and ledgered, within seconds.
+  Ticker expiry(std::chrono::seconds(2), [a = access->get()] {
+    if (auto st = a->Tick(); !st.ok()) log::Error("access expiry sweep failed", {{"error", st.error().message}});
+  });
+
   api::Api api(**ledger, auth, api::ApiOptions{o.max_body});
+  api::GovernanceRoutes governance(auth, **ledger, **directory, **access, o.max_body);
+  api.SetGovernance(&governance);
   api::HttpServerOptions hopts;
   hopts.listen = o.listen;
   hopts.tls_cert = o.tls_cert;

@@ -1,0 +1,543 @@
+#include "api/governance.h"
+
+#include <algorithm>
+
+#include "core/encoding.h"
+#include "core/yaml.h"
+#include "crypto/sha256.h"
+
+namespace cloudpact::api {
+namespace {
+
+constexpr size_t kDefaultPage = 100;
+constexpr size_t kMaxPage = 1000;
+
+Result<Json> JsonBody(const Request& r, size_t max) {
+  std::string ct = r.Header("content-type");
+  if (!ct.empty() && ct.rfind("application/json", 0) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "content-type must be application/json");
+  }
+  ASSIGN_OR_RETURN(Json j, ParseJson(r.body, JsonLimits{max, 64}));
+  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "request body must be a JSON object");
+  return j;
+}
+
+// A document that people write: YAML (application/yaml, text/yaml) or JSON.
+Result<YamlDocument> DocumentBody(const Request& r, size_t max) {
+  std::string ct = r.Header("content-type");
+  if (ct.rfind("application/yaml", 0) == 0 || ct.rfind("text/yaml", 0) == 0 ||
+      ct.rfind("application/x-yaml", 0) == 0) {
+    return ParseYaml(r.body, YamlLimits{max, 500'000, 64});
+  }
+  ASSIGN_OR_RETURN(Json j, JsonBody(r, max));
+  return FromJson(std::move(j));
+}
+
+Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return it.key() == a; })) {
+      return MakeError(ErrorCode::kInvalidArgument, "unknown member \"" + it.key() + "\"");
+    }
+  }
+  return OkStatus();
+}
+
+Result<std::string> StringMember(const Json& j, const char* key, bool required, size_t max = 4096) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) return MakeError(ErrorCode::kInvalidArgument, std::string("missing member \"") + key + "\"");
+    return std::string();
+  }
+  if (!it->is_string()) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a string");
+  std::string s = it->get<std::string>();
+  if (s.size() > max) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" is too long");
+  return s;
+}
+
+Result<std::vector<std::string>> StringList(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a list of strings");
+  }
+  std::vector<std::string> out;
+  for (const auto& v : *it) {
+    if (!v.is_string()) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a list of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// "/prefix/{a}/rest" helpers: the path segments after a prefix.
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') { ++i; continue; }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+Response Error(const cloudpact::Error& e) { return ErrorResponse(e); }
+
+// Implicit permissions of people in the directory: every staff member may ask for access
+// and review (the access module decides whether a review counts); approvers review for
+// and read their own tenant.
+std::vector<std::string> ImplicitPermissions(const std::string& kind) {
+  if (kind == "staff") return {perm::kAccessRequest, perm::kAccessReview};
+  if (kind == "approver") return {perm::kAccessReview, perm::kTenantRead};
+  return {};
+}
+
+template <typename Map, typename F>
+Json Page(const Map& m, const Request& r, F&& to_json) {
+  std::vector<std::string> ids;
+  ids.reserve(m.size());
+  for (const auto& [id, _] : m) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  std::string after = r.query.count("after") ? r.query.at("after") : "";
+  size_t limit = kDefaultPage;
+  if (r.query.count("limit")) {
+    auto l = ParseDecimal(r.query.at("limit"));
+    if (l.ok()) limit = std::clamp<size_t>(*l, 1, kMaxPage);
+  }
+  auto it = after.empty() ? ids.begin() : std::upper_bound(ids.begin(), ids.end(), after);
+  Json items = Json::array();
+  for (; it != ids.end() && items.size() < limit; ++it) items.push_back(to_json(m.at(*it)));
+  Json out = {{"items", items}, {"total", ids.size()}};
+  if (it != ids.end()) out["next_after"] = items.back()["id"];
+  return out;
+}
+
+}  // namespace
+
+bool Caller::Has(std::string_view permission) const {
+  return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
+}
+
+Result<Caller> GovernanceRoutes::Authorize(const Request& r, std::string_view permission) {
+  ASSIGN_OR_RETURN(Principal p, auth_.Authenticate(r.Header("authorization")));
+  Caller c;
+  c.name = p.name;
+  c.kind = directory_.snapshot()->PrincipalKind(p.name);
+  if (c.kind.empty()) {
+    c.permissions = p.permissions;
+  } else {
+    std::vector<std::string> held = access_.AdminPermissionsOf(p.name);
+    for (const auto& i : ImplicitPermissions(c.kind)) held.push_back(i);
+    for (const auto& perm : p.permissions) {
+      if (std::find(held.begin(), held.end(), perm) != held.end()) c.permissions.push_back(perm);
+    }
+  }
+  if (!c.Has(permission)) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     c.kind.empty() ? "token lacks permission \"" + std::string(permission) + "\""
+                                    : c.name + " lacks permission \"" + std::string(permission) +
+                                          "\" (the token and the person's roles must both grant it)");
+  }
+  return c;
+}
+
+bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
+  const std::string& path = r.path;
+  const bool get = r.method == "GET";
+  const bool post = r.method == "POST";
+  auto seg = Segments(path);
+  if (seg.size() < 2 || seg[0] != "v1") return false;
+  auto wrong_method = [&] {
+    respond(ErrorResponse(405, "method_not_allowed", r.method + " is not allowed on " + path));
+    return true;
+  };
+  // Authorizes, then runs `f(caller)` and responds with its result.
+  auto with = [&](std::string_view permission, auto&& f) {
+    auto c = Authorize(r, permission);
+    if (!c.ok()) { respond(Error(c.error())); return true; }
+    respond(f(*c));
+    return true;
+  };
+
+  if (seg[1] == "directory") {
+    if (seg.size() == 3 && seg[2] == "apply") {
+      if (!post) return wrong_method();
+      return with(perm::kDirectoryWrite, [&](const Caller& c) { return ApplyDirectory(r, c); });
+    }
+    if (seg.size() == 3) {
+      if (!get) return wrong_method();
+      return with(perm::kDirectoryRead, [&](const Caller&) { return ListDirectory(r, seg[2]); });
+    }
+    if (seg.size() == 4) {
+      if (!get) return wrong_method();
+      return with(perm::kDirectoryRead, [&](const Caller&) { return GetDirectoryRecord(seg[2], seg[3]); });
+    }
+    return false;
+  }
+  if (seg[1] == "policy") {
+    if (seg.size() == 2) {
+      if (get) return with(perm::kDirectoryRead, [&](const Caller&) { return Policies(); });
+      if (post) return with(perm::kPolicyPropose, [&](const Caller& c) { return ProposePolicy(r, c); });
+      return wrong_method();
+    }
+    auto version = ParseDecimal(seg[2]);
+    if (!version.ok()) { respond(ErrorResponse(404, "not_found", "no policy version " + seg[2])); return true; }
+    if (seg.size() == 3) {
+      if (!get) return wrong_method();
+      return with(perm::kDirectoryRead, [&](const Caller&) { return GetPolicy(static_cast<int64_t>(*version)); });
+    }
+    if (seg.size() == 4 && (seg[3] == "approve" || seg[3] == "reject")) {
+      if (!post) return wrong_method();
+      return with(perm::kPolicyApprove, [&](const Caller& c) {
+        return DecidePolicy(r, c, static_cast<int64_t>(*version), seg[3] == "approve");
+      });
+    }
+    return false;
+  }
+  if (seg[1] == "access") {
+    if (seg.size() == 3 && seg[2] == "requests") {
+      if (post) return with(perm::kAccessRequest, [&](const Caller& c) { return CreateRequest(r, c, false); });
+      if (get) return with(perm::kAccessReview, [&](const Caller& c) { return ListRequests(r, c); });
+      return wrong_method();
+    }
+    if (seg.size() == 3 && seg[2] == "breakglass") {
+      if (!post) return wrong_method();
+      return with(perm::kAccessRequest, [&](const Caller& c) { return CreateRequest(r, c, true); });
+    }
+    if (seg.size() == 3 && seg[2] == "uses") {
+      if (!post) return wrong_method();
+      return with(perm::kAuthzCheck, [&](const Caller&) { return RecordUse(r); });
+    }
+    if (seg.size() == 4 && seg[2] == "requests") {
+      if (!get) return wrong_method();
+      return with(perm::kAccessReview, [&](const Caller& c) { return GetRequest(c, seg[3]); });
+    }
+    if (seg.size() == 5 && seg[2] == "requests" && seg[4] == "reviews") {
+      if (!post) return wrong_method();
+      return with(perm::kAccessReview, [&](const Caller& c) { return Review(r, c, seg[3]); });
+    }
+    if (seg.size() == 5 && seg[2] == "requests" && seg[4] == "revoke") {
+      if (!post) return wrong_method();
+      return with(perm::kAccessRequest, [&](const Caller& c) { return Revoke(r, c, seg[3]); });
+    }
+    return false;
+  }
+  if (seg.size() == 3 && seg[1] == "authz" && seg[2] == "check") {
+    if (!post) return wrong_method();
+    return with(perm::kAuthzCheck, [&](const Caller&) { return Check(r); });
+  }
+  if (seg.size() == 2 && seg[1] == "posture") {
+    if (!get) return wrong_method();
+    return with(perm::kPostureRead, [&](const Caller&) { return JsonResponse(200, access_.Posture()); });
+  }
+  if (seg.size() == 4 && seg[1] == "tenants" && seg[3] == "access-log") {
+    if (!get) return wrong_method();
+    return with(perm::kTenantRead, [&](const Caller& c) { return TenantLog(c, seg[2]); });
+  }
+  return false;
+}
+
+// --- directory ------------------------------------------------------------------------
+
+Response GovernanceRoutes::ApplyDirectory(const Request& r, const Caller& c) {
+  auto doc = DocumentBody(r, max_body_);
+  if (!doc.ok()) return Error(doc.error());
+  auto spec = directory::ParseDirectory(*doc);
+  if (!spec.ok()) return Error(spec.error());
+  auto result = directory_.Apply(*spec, c.name);
+  if (!result.ok()) return Error(result.error());
+  return JsonResponse(200, {{"created", result->created}, {"updated", result->updated},
+                            {"unchanged", result->unchanged}, {"ledger_indexes", result->ledger_indexes}});
+}
+
+Response GovernanceRoutes::ListDirectory(const Request& r, const std::string& kind) {
+  auto snap = directory_.snapshot();
+  auto conv = [](const auto& v) { return directory::ToJson(v); };
+  if (kind == "platforms") return JsonResponse(200, Page(snap->platforms, r, conv));
+  if (kind == "resources") return JsonResponse(200, Page(snap->resources, r, conv));
+  if (kind == "staff") return JsonResponse(200, Page(snap->staff, r, conv));
+  if (kind == "tenants") return JsonResponse(200, Page(snap->tenants, r, conv));
+  if (kind == "approvers") return JsonResponse(200, Page(snap->approvers, r, conv));
+  if (kind == "auditors") return JsonResponse(200, Page(snap->auditors, r, conv));
+  return ErrorResponse(404, "not_found", "no directory kind \"" + kind + "\"");
+}
+
+Response GovernanceRoutes::GetDirectoryRecord(const std::string& kind, const std::string& id) {
+  auto snap = directory_.snapshot();
+  auto find = [&](const auto& m) -> Response {
+    auto it = m.find(id);
+    if (it == m.end()) return ErrorResponse(404, "not_found", "no " + kind + " \"" + id + "\"");
+    return JsonResponse(200, directory::ToJson(it->second));
+  };
+  if (kind == "platforms") return find(snap->platforms);
+  if (kind == "resources") return find(snap->resources);
+  if (kind == "staff") return find(snap->staff);
+  if (kind == "tenants") return find(snap->tenants);
+  if (kind == "approvers") return find(snap->approvers);
+  if (kind == "auditors") return find(snap->auditors);
+  return ErrorResponse(404, "not_found", "no directory kind \"" + kind + "\"");
+}
+
+// --- policy ---------------------------------------------------------------------------
+
+namespace {
+Json PolicySummary(const access::PolicyVersion& p, bool with_text) {
+  Json j = {{"version", p.version}, {"state", p.state}, {"sha256", p.sha256}, {"proposed_by", p.proposed_by},
+            {"approved_by", p.approved_by}, {"proposed", p.proposed}, {"decided", p.decided},
+            {"ledger_index", p.ledger_index}};
+  if (with_text) j["text"] = p.text;
+  return j;
+}
+}  // namespace
+
+Response GovernanceRoutes::ProposePolicy(const Request& r, const Caller& c) {
+  std::string text = r.body;
+  std::string ct = r.Header("content-type");
+  if (ct.rfind("application/json", 0) == 0) {
+    auto j = JsonBody(r, max_body_);
+    if (!j.ok()) return Error(j.error());
+    if (auto st = OnlyMembers(*j, {"text"}); !st.ok()) return Error(st.error());
+    auto t = StringMember(*j, "text", true, max_body_);
+    if (!t.ok()) return Error(t.error());
+    text = *t;
+  } else if (!ct.empty() && ct.rfind("application/yaml", 0) != 0 && ct.rfind("text/", 0) != 0) {
+    return ErrorResponse(400, "invalid_argument", "send the policy as application/yaml, or as JSON {\"text\": …}");
+  }
+  auto pv = access_.ProposePolicy(text, c.name);
+  if (!pv.ok()) return Error(pv.error());
+  return JsonResponse(pv->state == "active" ? 200 : 201, PolicySummary(*pv, false));
+}
+
+Response GovernanceRoutes::Policies() {
+  Json versions = Json::array();
+  for (const auto& p : access_.Policies()) versions.push_back(PolicySummary(p, false));
+  return JsonResponse(200, {{"in_force", access_.policy_version()}, {"versions", versions}});
+}
+
+Response GovernanceRoutes::GetPolicy(int64_t version) {
+  for (const auto& p : access_.Policies()) {
+    if (p.version == version) return JsonResponse(200, PolicySummary(p, true));
+  }
+  return ErrorResponse(404, "not_found", "no policy version " + std::to_string(version));
+}
+
+Response GovernanceRoutes::DecidePolicy(const Request& r, const Caller& c, int64_t version, bool approve) {
+  std::string reason;
+  if (!r.body.empty()) {
+    auto j = JsonBody(r, max_body_);
+    if (!j.ok()) return Error(j.error());
+    if (auto st = OnlyMembers(*j, {"reason"}); !st.ok()) return Error(st.error());
+    auto s = StringMember(*j, "reason", false);
+    if (!s.ok()) return Error(s.error());
+    reason = *s;
+  }
+  auto pv = approve ? access_.ApprovePolicy(version, c.name) : access_.RejectPolicy(version, c.name, reason);
+  if (!pv.ok()) return Error(pv.error());
+  return JsonResponse(200, PolicySummary(*pv, false));
+}
+
+// --- access requests ------------------------------------------------------------------
+
+bool GovernanceRoutes::MaySee(const Caller& c, const access::AccessRequest& req) const {
+  if (c.kind.empty() || c.Has(perm::kPostureRead) || c.Has(perm::kDirectoryRead)) return true;
+  if (req.requester == c.name) return true;
+  if (c.kind == "approver") {
+    const auto* a = directory_.snapshot()->FindApprover(c.name);
+    if (!a) return false;
+    auto list = access_.TenantAccess(a->tenant);
+    return std::any_of(list.begin(), list.end(), [&](const auto& x) { return x.id == req.id; });
+  }
+  return access_.WhyNotReviewer(req.id, c.name).empty() ||
+         std::any_of(req.reviews.begin(), req.reviews.end(), [&](const auto& v) { return v.reviewer == c.name; });
+}
+
+Json GovernanceRoutes::RequestView(const access::AccessRequest& req, const Caller& c) const {
+  // The justification may hold personal data: the requester, reviewers and admins see it.
+  Json j = access::ToJson(req, true);
+  auto canonical = access::RequestCanonical(req, ledger_.origin());
+  if (canonical.ok()) {
+    j["canonical"] = *canonical;  // what the digest covers: recompute it before signing
+    j["sign_approve"] = access::ReviewMessage("approve", req.digest);
+    j["sign_deny"] = access::ReviewMessage("deny", req.digest);
+  }
+  return j;
+}
+
+Response GovernanceRoutes::CreateRequest(const Request& r, const Caller& c, bool break_glass) {
+  auto j = JsonBody(r, max_body_);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"resources", "actions", "reason", "justification", "ticket", "duration_seconds"}); !st.ok()) {
+    return Error(st.error());
+  }
+  access::NewRequest req;
+  auto resources = StringList(*j, "resources");
+  if (!resources.ok()) return Error(resources.error());
+  auto actions = StringList(*j, "actions");
+  if (!actions.ok()) return Error(actions.error());
+  req.resources = *resources;
+  req.actions = *actions;
+  for (auto [key, dst] : {std::pair{"reason", &req.reason}, {"justification", &req.justification}, {"ticket", &req.ticket}}) {
+    auto s = StringMember(*j, key, std::string(key) != "ticket");
+    if (!s.ok()) return Error(s.error());
+    *dst = *s;
+  }
+  if (j->contains("duration_seconds")) {
+    if (!(*j)["duration_seconds"].is_number_integer()) return ErrorResponse(400, "invalid_argument", "\"duration_seconds\" must be an integer");
+    req.duration_seconds = (*j)["duration_seconds"].get<int64_t>();
+  }
+  auto created = break_glass ? access_.BreakGlass(c.name, req) : access_.CreateRequest(c.name, req);
+  if (!created.ok()) return Error(created.error());
+  return JsonResponse(201, RequestView(*created, c));
+}
+
+Response GovernanceRoutes::ListRequests(const Request& r, const Caller& c) {
+  access::AccessService::ListFilter f;
+  auto q = [&](const char* k) { return r.query.count(k) ? r.query.at(k) : std::string(); };
+  f.state = q("state");
+  f.requester = q("requester");
+  f.tenant = q("tenant");
+  if (q("reviewable") == "true") f.reviewable_by = c.name;
+  Json items = Json::array();
+  size_t limit = kDefaultPage;
+  if (auto l = ParseDecimal(q("limit")); l.ok()) limit = std::clamp<size_t>(*l, 1, kMaxPage);
+  for (const auto& req : access_.List(f)) {
+    if (!MaySee(c, req)) continue;
+    if (items.size() >= limit) break;
+    items.push_back(RequestView(req, c));
+  }
+  return JsonResponse(200, {{"items", items}});
+}
+
+Response GovernanceRoutes::GetRequest(const Caller& c, const std::string& id) {
+  auto req = access_.Get(id);
+  if (!req.ok() || !MaySee(c, *req)) return ErrorResponse(404, "not_found", "no access request " + id);
+  Json j = RequestView(*req, c);
+  if (std::string why = access_.WhyNotReviewer(id, c.name); !why.empty()) j["you_may_not_review_because"] = why;
+  return JsonResponse(200, j);
+}
+
+Response GovernanceRoutes::Review(const Request& r, const Caller& c, const std::string& id) {
+  auto j = JsonBody(r, max_body_);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"decision", "comment", "signature"}); !st.ok()) return Error(st.error());
+  access::NewReview v;
+  auto d = StringMember(*j, "decision", true);
+  if (!d.ok()) return Error(d.error());
+  auto comment = StringMember(*j, "comment", false);
+  if (!comment.ok()) return Error(comment.error());
+  auto sig = StringMember(*j, "signature", false, 256);
+  if (!sig.ok()) return Error(sig.error());
+  v.decision = *d;
+  v.comment = *comment;
+  if (!sig->empty()) {
+    auto raw = Base64Decode(*sig);
+    if (!raw.ok() || raw->size() != 64) return ErrorResponse(400, "invalid_argument", "\"signature\" must be a base64 Ed25519 signature (64 bytes)");
+    v.signature = *raw;
+  }
+  auto out = access_.AddReview(id, c.name, v);
+  if (!out.ok()) return Error(out.error());
+  return JsonResponse(200, RequestView(*out, c));
+}
+
+Response GovernanceRoutes::Revoke(const Request& r, const Caller& c, const std::string& id) {
+  auto req = access_.Get(id);
+  if (!req.ok()) return Error(req.error());
+  // Anyone may give up their own access; taking someone else's needs access:revoke.
+  if (req->requester != c.name && !c.Has(perm::kAccessRevoke)) {
+    return ErrorResponse(403, "permission_denied", "revoking someone else's access needs access:revoke");
+  }
+  std::string reason;
+  if (!r.body.empty()) {
+    auto j = JsonBody(r, max_body_);
+    if (!j.ok()) return Error(j.error());
+    if (auto st = OnlyMembers(*j, {"reason"}); !st.ok()) return Error(st.error());
+    auto s = StringMember(*j, "reason", false);
+    if (!s.ok()) return Error(s.error());
+    reason = *s;
+  }
+  auto out = access_.Revoke(id, c.name, reason);
+  if (!out.ok()) return Error(out.error());
+  return JsonResponse(200, RequestView(*out, c));
+}
+
+Response GovernanceRoutes::Check(const Request& r) {
+  auto j = JsonBody(r, max_body_);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"principal", "action", "resource"}); !st.ok()) return Error(st.error());
+  std::string f[3];
+  const char* keys[3] = {"principal", "action", "resource"};
+  for (int i = 0; i < 3; ++i) {
+    auto s = StringMember(*j, keys[i], true, 256);
+    if (!s.ok()) return Error(s.error());
+    f[i] = *s;
+  }
+  access::Decision d = access_.Check(f[0], f[1], f[2]);
+  Json out = {{"allow", d.allow}, {"reason", d.reason}};
+  if (!d.grant.empty()) out["grant"] = d.grant;
+  if (!d.role.empty()) out["role"] = d.role;
+  return JsonResponse(200, out);
+}
+
+Response GovernanceRoutes::RecordUse(const Request& r) {
+  auto j = JsonBody(r, max_body_);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"principal", "action", "resource", "detail"}); !st.ok()) return Error(st.error());
+  std::string f[3];
+  const char* keys[3] = {"principal", "action", "resource"};
+  for (int i = 0; i < 3; ++i) {
+    auto s = StringMember(*j, keys[i], true, 256);
+    if (!s.ok()) return Error(s.error());
+    f[i] = *s;
+  }
+  Json detail = j->value("detail", Json::object());
+  auto idx = access_.RecordUse("", f[0], f[1], f[2], detail);
+  if (!idx.ok()) return Error(idx.error());
+  return JsonResponse(201, {{"ledger_index", *idx}});
+}
+
+// --- tenant transparency --------------------------------------------------------------
+
+Response GovernanceRoutes::TenantLog(const Caller& c, const std::string& tenant) {
+  auto snap = directory_.snapshot();
+  if (!snap->FindTenant(tenant)) return ErrorResponse(404, "not_found", "no tenant \"" + tenant + "\"");
+  if (c.kind == "approver") {
+    const auto* a = snap->FindApprover(c.name);
+    if (!a || a->tenant != tenant) return ErrorResponse(403, "permission_denied", c.name + " may read only its own tenant's access log");
+  }
+  // Proofs are against the checkpoint served alongside them (its size is its second line).
+  const std::string note = ledger_.CheckpointNote();
+  ledger::Checkpoint cp;
+  {
+    size_t a = note.find('\n'), b = a == std::string::npos ? a : note.find('\n', a + 1);
+    auto size = b == std::string::npos ? Result<uint64_t>(MakeError(ErrorCode::kInternal, "")) : ParseDecimal(note.substr(a + 1, b - a - 1));
+    if (!size.ok()) return ErrorResponse(503, "unavailable", "no checkpoint published yet");
+    cp.size = *size;
+  }
+  Json requests = Json::array();
+  for (const auto& req : access_.TenantAccess(tenant)) {
+    Json entries = Json::array();
+    for (uint64_t index : req.ledger_indexes) {
+      Json e = {{"index", index}};
+      auto bytes = ledger_.ReadEntry(index);
+      if (bytes.ok()) e["entry"] = *bytes;
+      if (index < cp.size) {
+        auto proof = ledger_.InclusionProof(index, cp.size);
+        if (proof.ok()) {
+          Json hashes = Json::array();
+          for (const auto& h : *proof) hashes.push_back(Base64Encode(crypto::AsBytes(h)));
+          e["inclusion_proof"] = hashes;
+        }
+      } else {
+        e["pending_checkpoint"] = true;
+      }
+      entries.push_back(std::move(e));
+    }
+    Json view = access::ToJson(req, false);
+    view["entries"] = std::move(entries);
+    requests.push_back(std::move(view));
+  }
+  return JsonResponse(200, {{"tenant", tenant}, {"checkpoint", note}, {"tree_size", cp.size},
+                            {"requests", requests}});
+}
+
+}  // namespace cloudpact::api
