@@ -1,6 +1,9 @@
 // The storage contract, run unchanged on every backend (SQLite and PostgreSQL).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "storage/storage.h"
 #include "testing/backends.h"
 
@@ -152,6 +155,28 @@ TEST_P(StorageSuite, RecordsAreVersionedAndWrittenAtomically) {
   EXPECT_EQ(store_->ListRecords("t.a")->size(), 1u);
   EXPECT_EQ(store_->ListRecords("t.b")->size(), 1u);
   EXPECT_TRUE(store_->ListRecords("t.none")->empty());
+}
+
+TEST_P(StorageSuite, CreatingARecordIsExclusiveAcrossConnections) {
+  // Two independent connections (as two server processes would hold) race to create the
+  // same records: each must be created exactly once.
+  std::string url = testing::FreshStorageUrl(GetParam(), "records_race");
+  auto a = Storage::Open(url);
+  auto b = Storage::Open(url);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::atomic<int> created{0};
+  auto race = [&](Storage* s) {
+    for (int i = 0; i < 40; ++i) {
+      Status st = s->WriteRecords({{"race", std::to_string(i), "{}", 0}});
+      if (st.ok()) ++created;
+      else EXPECT_EQ(st.error().code, ErrorCode::kFailedPrecondition) << st.error().message;
+    }
+  };
+  std::thread t1(race, a->get()), t2(race, b->get());
+  t1.join();
+  t2.join();
+  EXPECT_EQ(created.load(), 40);
+  EXPECT_EQ((*a)->ListRecords("race")->size(), 40u);
 }
 
 TEST_P(StorageSuite, ReopenKeepsData) {

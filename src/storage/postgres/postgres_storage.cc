@@ -514,30 +514,37 @@ class PostgresStorage final : public Storage {
     return Record{rows.Text(i, 0), rows.Text(i, 1), rows.Text(i, 2), rows.Int(i, 3), rows.Int(i, 4)};
   }
 
+  // Each write is one conditional statement, so that the version check and the write are
+  // atomic even across server processes (a SELECT … FOR UPDATE cannot lock a row that does
+  // not exist yet, so two creators could both pass it).
   Status WriteRecordsLocked(const std::vector<RecordWrite>& writes) {
     const int64_t now = UnixSeconds(SystemNow());
     for (const RecordWrite& w : writes) {
-      // FOR UPDATE: a concurrent writer of the same record (another node) waits, so the
-      // version check and the write are one step.
-      ASSIGN_OR_RETURN(Rows cur, w_.Query("SELECT version FROM records WHERE kind = $1 AND id = $2 FOR UPDATE",
-                                          {Param::Text(w.kind), Param::Text(w.id)}));
-      int64_t current = cur.size() ? cur.Int(0, 0) : 0;
-      if (w.expected_version != RecordWrite::kAnyVersion && w.expected_version != current) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "record " + w.kind + "/" + w.id + " is at version " + std::to_string(current) +
-                             ", expected " + std::to_string(w.expected_version));
-      }
+      Result<Rows> rows = MakeError(ErrorCode::kInternal, "unreachable");
+      const bool any = w.expected_version == RecordWrite::kAnyVersion;
       if (w.erase) {
-        ASSIGN_OR_RETURN(Rows del, w_.Query("DELETE FROM records WHERE kind = $1 AND id = $2",
-                                            {Param::Text(w.kind), Param::Text(w.id)}));
-        continue;
+        rows = w_.Query("DELETE FROM records WHERE kind = $1 AND id = $2 AND ($3 < 0 OR version = $3)",
+                        {Param::Text(w.kind), Param::Text(w.id), Param::Int(w.expected_version)});
+      } else if (any) {
+        rows = w_.Query("INSERT INTO records (kind, id, version, body, updated_unix) VALUES ($1, $2, 1, $3, $4) "
+                        "ON CONFLICT (kind, id) DO UPDATE SET version = records.version + 1, body = excluded.body, "
+                        "updated_unix = excluded.updated_unix",
+                        {Param::Text(w.kind), Param::Text(w.id), Param::Text(w.body), Param::Int(now)});
+      } else if (w.expected_version == 0) {
+        rows = w_.Query("INSERT INTO records (kind, id, version, body, updated_unix) VALUES ($1, $2, 1, $3, $4) "
+                        "ON CONFLICT (kind, id) DO NOTHING",
+                        {Param::Text(w.kind), Param::Text(w.id), Param::Text(w.body), Param::Int(now)});
+      } else {
+        rows = w_.Query("UPDATE records SET version = version + 1, body = $3, updated_unix = $4 "
+                        "WHERE kind = $1 AND id = $2 AND version = $5",
+                        {Param::Text(w.kind), Param::Text(w.id), Param::Text(w.body), Param::Int(now),
+                         Param::Int(w.expected_version)});
       }
-      ASSIGN_OR_RETURN(Rows up, w_.Query(
-          "INSERT INTO records (kind, id, version, body, updated_unix) VALUES ($1, $2, $3, $4, $5) "
-          "ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, body = excluded.body, "
-          "updated_unix = excluded.updated_unix",
-          {Param::Text(w.kind), Param::Text(w.id), Param::Int(current + 1), Param::Text(w.body),
-           Param::Int(now)}));
+      if (!rows.ok()) return std::move(rows).error();
+      if (!any && rows->Affected() == 0) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "record " + w.kind + "/" + w.id + " is not at version " + std::to_string(w.expected_version));
+      }
     }
     return OkStatus();
   }

@@ -329,33 +329,39 @@ class SqliteStorage final : public Storage {
   }
 
  private:
+  // Conditional statements, as in the PostgreSQL backend; BEGIN IMMEDIATE already makes the
+  // whole batch exclusive here.
   Status WriteRecordsLocked(const std::vector<RecordWrite>& writes) {
     const int64_t now = UnixSeconds(SystemNow());
     for (const RecordWrite& w : writes) {
-      int64_t current = 0;
-      {
-        ASSIGN_OR_RETURN(Stmt s, w_.Prepare("SELECT version FROM records WHERE kind = ? AND id = ?"));
-        s.Bind(1, w.kind).Bind(2, w.id);
-        ASSIGN_OR_RETURN(bool row, s.Step());
-        if (row) current = s.Int(0);
-      }
-      if (w.expected_version != RecordWrite::kAnyVersion && w.expected_version != current) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "record " + w.kind + "/" + w.id + " is at version " + std::to_string(current) +
-                             ", expected " + std::to_string(w.expected_version));
-      }
+      const bool any = w.expected_version == RecordWrite::kAnyVersion;
       if (w.erase) {
-        ASSIGN_OR_RETURN(Stmt s, w_.Prepare("DELETE FROM records WHERE kind = ? AND id = ?"));
-        s.Bind(1, w.kind).Bind(2, w.id);
+        ASSIGN_OR_RETURN(Stmt s, w_.Prepare("DELETE FROM records WHERE kind = ? AND id = ? AND (? < 0 OR version = ?)"));
+        s.Bind(1, w.kind).Bind(2, w.id).Bind(3, w.expected_version).Bind(4, w.expected_version);
         RETURN_IF_ERROR(s.Exec());
-        continue;
+      } else if (any) {
+        ASSIGN_OR_RETURN(Stmt s, w_.Prepare(
+            "INSERT INTO records (kind, id, version, body, updated_unix) VALUES (?, ?, 1, ?, ?) "
+            "ON CONFLICT (kind, id) DO UPDATE SET version = records.version + 1, body = excluded.body, "
+            "updated_unix = excluded.updated_unix"));
+        s.Bind(1, w.kind).Bind(2, w.id).Bind(3, w.body).Bind(4, now);
+        RETURN_IF_ERROR(s.Exec());
+      } else if (w.expected_version == 0) {
+        ASSIGN_OR_RETURN(Stmt s, w_.Prepare(
+            "INSERT INTO records (kind, id, version, body, updated_unix) VALUES (?, ?, 1, ?, ?) "
+            "ON CONFLICT (kind, id) DO NOTHING"));
+        s.Bind(1, w.kind).Bind(2, w.id).Bind(3, w.body).Bind(4, now);
+        RETURN_IF_ERROR(s.Exec());
+      } else {
+        ASSIGN_OR_RETURN(Stmt s, w_.Prepare(
+            "UPDATE records SET version = version + 1, body = ?, updated_unix = ? WHERE kind = ? AND id = ? AND version = ?"));
+        s.Bind(1, w.body).Bind(2, now).Bind(3, w.kind).Bind(4, w.id).Bind(5, w.expected_version);
+        RETURN_IF_ERROR(s.Exec());
       }
-      ASSIGN_OR_RETURN(Stmt s, w_.Prepare(
-          "INSERT INTO records (kind, id, version, body, updated_unix) VALUES (?, ?, ?, ?, ?) "
-          "ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, body = excluded.body, "
-          "updated_unix = excluded.updated_unix"));
-      s.Bind(1, w.kind).Bind(2, w.id).Bind(3, current + 1).Bind(4, w.body).Bind(5, now);
-      RETURN_IF_ERROR(s.Exec());
+      if (!any && sqlite3_changes(w_.db()) == 0) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "record " + w.kind + "/" + w.id + " is not at version " + std::to_string(w.expected_version));
+      }
     }
     return OkStatus();
   }
