@@ -11,7 +11,9 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/time.h"
 #include "crypto/sha256.h"
+#include "crypto/totp.h"
 #include "e2e_support.h"
 #include "ledger/merkle.h"
 #include "net/http_client.h"
@@ -256,6 +258,97 @@ TEST_F(LockboxWalkthrough, PolicyChangeNeedsASecondAdminAndPostureShowsDifferenc
   EXPECT_NE(out.find("[active]"), std::string::npos);
   std::tie(code, out) = As("audrey", "posture");
   EXPECT_NE(out.find("待复核紧急访问 break-glass awaiting review: 1"), std::string::npos) << out;
+}
+
+TEST_F(LockboxWalkthrough, SignInWithPasswordAndTotpThenCookieWithCsrf) {
+  auto c = net::HttpClient::Create(url_).value();
+  auto token = [&](const std::string& who) {
+    std::string t = ReadAll(dir_ / "demo" / (who + ".token"));
+    return "Bearer " + t.substr(0, t.find('\n'));
+  };
+  // An admin sets erin's first password (ledgered; the password never is).
+  auto r = c->Request("POST", "/v1/accounts/erin/password", R"({"password":"correct horse battery"})",
+                      {{"Authorization", token("dave")}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(r->status, 204) << r->body;
+  r = c->Request("POST", "/v1/accounts/erin/password", R"({"password":"short"})",
+                 {{"Authorization", token("dave")}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(c->Request("POST", "/v1/accounts/erin/password", R"({"password":"correct horse battery"})",
+                       {{"Authorization", token("bob")}, {"Content-Type", "application/json"}})->status, 403);
+
+  auto signin = [&](const std::string& password, const std::string& code) {
+    Json body = {{"principal", "erin"}, {"password", password}};
+    if (!code.empty()) body["totp"] = code;
+    return *c->Request("POST", "/v1/auth/signin", body.dump(), {{"Content-Type", "application/json"}});
+  };
+  auto cookie_of = [](const net::HttpResponse& res) {
+    std::string sc = res.headers.at("set-cookie");
+    EXPECT_NE(sc.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(sc.find("Secure"), std::string::npos);
+    EXPECT_NE(sc.find("SameSite=Strict"), std::string::npos);
+    return sc.substr(0, sc.find(';'));
+  };
+  EXPECT_EQ(signin("wrong password!!", "").status, 401);
+  EXPECT_EQ(signin("correct horse battery", "").status, 429);  // back-off: 1 s after a failure
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  // erin approves access, so she must use a second factor: first a session that can only enrol.
+  auto first = signin("correct horse battery", "");
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto fj = *ParseJson(first.body);
+  EXPECT_TRUE(fj["enrolment_only"].get<bool>());
+  std::string cookie = cookie_of(first), csrf = fj["csrf_token"];
+  EXPECT_EQ(c->Request("GET", "/v1/access/requests", "", {{"Cookie", cookie}})->status, 403);
+  auto enrol = c->Request("POST", "/v1/auth/totp", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  ASSERT_EQ(enrol->status, 200) << enrol->body;
+  std::string secret = *crypto::Base32Decode((*ParseJson(enrol->body))["secret_base32"].get<std::string>());
+  auto code_at = [&](int64_t t) { return *crypto::TotpCode(secret, t); };
+  int64_t now = UnixSeconds(SystemNow());
+  auto confirm = c->Request("POST", "/v1/auth/totp/confirm", Json{{"code", code_at(now)}}.dump(),
+                            {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(confirm->status, 204) << confirm->body;
+  // Confirming ended every session; sign in again with the next code (a step is single use).
+  auto full = signin("correct horse battery", code_at(now + 30));
+  ASSERT_EQ(full.status, 200) << full.body;
+  auto j = *ParseJson(full.body);
+  EXPECT_TRUE(j["mfa"].get<bool>());
+  EXPECT_FALSE(j["enrolment_only"].get<bool>());
+  cookie = cookie_of(full);
+  csrf = j["csrf_token"];
+  auto me = c->Request("GET", "/v1/auth/me", "", {{"Cookie", cookie}});
+  ASSERT_EQ(me->status, 200);
+  EXPECT_EQ((*ParseJson(me->body))["principal"], "erin");
+  EXPECT_EQ(c->Request("GET", "/v1/access/requests", "", {{"Cookie", cookie}})->status, 200);
+
+  // A write with the cookie alone (what a cross-site form would send) is refused.
+  auto req = c->Request("POST", "/v1/access/requests",
+                        R"({"resources":["sh-node-01"],"actions":["exec"],"reason":"maintenance","justification":"x"})",
+                        {{"Authorization", token("alice")}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(req->status, 201) << req->body;
+  std::string id = (*ParseJson(req->body))["id"];
+  std::string review = R"({"decision":"approve"})";
+  auto no_csrf = c->Request("POST", "/v1/access/requests/" + id + "/reviews", review, {{"Cookie", cookie}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(no_csrf->status, 403);
+  EXPECT_NE(no_csrf->body.find("CSRF"), std::string::npos);
+  auto ok = c->Request("POST", "/v1/access/requests/" + id + "/reviews", review,
+                       {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(ok->status, 200) << ok->body;
+
+  // Sign-out ends the session.
+  EXPECT_EQ(c->Request("POST", "/v1/auth/signout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}})->status, 204);
+  EXPECT_EQ(c->Request("GET", "/v1/auth/me", "", {{"Cookie", cookie}})->status, 401);
+
+  // Repeated failures: back-off, then a Retry-After.
+  int throttled = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto bad = signin("not the password", "");
+    if (bad.status == 429) {
+      ++throttled;
+      EXPECT_TRUE(bad.headers.count("retry-after"));
+    } else {
+      EXPECT_EQ(bad.status, 401);
+    }
+  }
+  EXPECT_GE(throttled, 1);
 }
 
 }  // namespace

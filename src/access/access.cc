@@ -459,6 +459,19 @@ std::vector<std::string> AccessService::AdminPermissionsOf(const std::string& pr
   return out;
 }
 
+bool AccessService::MfaRequired(const std::string& principal) const {
+  auto snap = directory_.snapshot();
+  if (snap->FindApprover(principal)) return true;
+  const Staff* s = snap->FindStaff(principal);
+  if (!s) return false;
+  auto pol = policy();
+  for (const auto& rn : s->roles) {
+    const Role* role = pol->FindRole(rn);
+    if (role && (role->privileged || !role->admin.empty())) return true;
+  }
+  return false;
+}
+
 Status AccessService::ValidateStaff(const Staff& staff) const {
   auto pol = policy();
   if (policy_version() == 0) return OkStatus();  // no policy yet: roles are checked when one is proposed

@@ -154,6 +154,9 @@ class AccessService {
 
   // The cloudpact permissions a principal's roles confer (Role::admin), for the API layer.
   std::vector<std::string> AdminPermissionsOf(const std::string& principal) const;
+  // Whether this person must sign in with a second factor: tenant approvers, and staff who
+  // hold a privileged role or any of cloudpact's own permissions.
+  bool MfaRequired(const std::string& principal) const;
   // Checks a staff record against the policy (known roles, role conflicts); the directory
   // calls it on every apply.
   Status ValidateStaff(const directory::Staff& staff) const;

@@ -1,8 +1,11 @@
 #include "api/governance.h"
 
+#include "api/accounts.h"
+
 #include <algorithm>
 
 #include "core/encoding.h"
+#include "core/time.h"
 #include "core/yaml.h"
 #include "crypto/sha256.h"
 
@@ -118,19 +121,68 @@ bool Caller::Has(std::string_view permission) const {
   return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
 }
 
-Result<Caller> GovernanceRoutes::Authorize(const Request& r, std::string_view permission) {
-  ASSIGN_OR_RETURN(Principal p, auth_.Authenticate(r.Header("authorization")));
-  Caller c;
-  c.name = p.name;
-  c.kind = directory_.snapshot()->PrincipalKind(p.name);
-  if (c.kind.empty()) {
-    c.permissions = p.permissions;
-  } else {
-    std::vector<std::string> held = access_.AdminPermissionsOf(p.name);
-    for (const auto& i : ImplicitPermissions(c.kind)) held.push_back(i);
-    for (const auto& perm : p.permissions) {
-      if (std::find(held.begin(), held.end(), perm) != held.end()) c.permissions.push_back(perm);
+namespace {
+std::string CookieValue(const Request& r, std::string_view name) {
+  std::string header = r.Header("cookie");
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string_view part = std::string_view(header).substr(pos, end - pos);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.substr(0, name.size()) == name && part[name.size()] == '=') {
+      return std::string(part.substr(name.size() + 1));
     }
+    pos = end + 1;
+  }
+  return "";
+}
+}  // namespace
+
+Result<Caller> GovernanceRoutes::Identify(const Request& r) {
+  Caller c;
+  std::vector<std::string> token_permissions;
+  bool token = !r.Header("authorization").empty() || !accounts_;
+  if (token) {
+    ASSIGN_OR_RETURN(Principal p, auth_.Authenticate(r.Header("authorization")));
+    c.name = p.name;
+    token_permissions = p.permissions;
+  } else {
+    std::string secret = CookieValue(r, kSessionCookieName);
+    if (secret.empty()) return MakeError(ErrorCode::kUnauthenticated, "sign in, or send a bearer token");
+    ASSIGN_OR_RETURN(SessionInfo session, accounts_->Authenticate(secret));
+    // Cookies ride along on cross-site requests; a write must also prove it came from our
+    // own page, which alone can read the CSRF token.
+    if (r.method != "GET" && r.method != "HEAD" && !accounts_->CheckCsrf(session, r.Header("x-csrf-token"))) {
+      return MakeError(ErrorCode::kPermissionDenied, "missing or invalid X-CSRF-Token header");
+    }
+    c.name = session.principal;
+    c.via_session = true;
+    c.enrolment_only = accounts_->EnrolmentOnly(session);
+  }
+  c.kind = directory_.snapshot()->PrincipalKind(c.name);
+  if (c.kind.empty()) {
+    c.permissions = token_permissions;
+  } else {
+    std::vector<std::string> held = access_.AdminPermissionsOf(c.name);
+    for (const auto& i : ImplicitPermissions(c.kind)) held.push_back(i);
+    if (c.via_session) {
+      c.permissions = held;
+    } else {
+      for (const auto& perm : token_permissions) {
+        if (std::find(held.begin(), held.end(), perm) != held.end()) c.permissions.push_back(perm);
+      }
+    }
+  }
+  std::sort(c.permissions.begin(), c.permissions.end());
+  c.permissions.erase(std::unique(c.permissions.begin(), c.permissions.end()), c.permissions.end());
+  return c;
+}
+
+Result<Caller> GovernanceRoutes::Authorize(const Request& r, std::string_view permission) {
+  ASSIGN_OR_RETURN(Caller c, Identify(r));
+  if (c.enrolment_only) {
+    return MakeError(ErrorCode::kPermissionDenied, "enrol a TOTP authenticator first (POST /v1/auth/totp)");
   }
   if (!c.Has(permission)) {
     return MakeError(ErrorCode::kPermissionDenied,
@@ -159,6 +211,24 @@ bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
     return true;
   };
 
+  if (seg[1] == "auth" && seg.size() >= 3) {
+    if (seg.size() == 3 && seg[2] == "signin") { if (!post) return wrong_method(); respond(SignIn(r)); return true; }
+    if (seg.size() == 3 && seg[2] == "signout") { if (!post) return wrong_method(); respond(SignOut(r)); return true; }
+    if (seg.size() == 3 && seg[2] == "me") { if (!get) return wrong_method(); respond(Me(r)); return true; }
+    if (seg.size() == 3 && seg[2] == "totp") { if (!post) return wrong_method(); respond(BeginTotp(r)); return true; }
+    if (seg.size() == 4 && seg[2] == "totp" && seg[3] == "confirm") {
+      if (!post) return wrong_method();
+      respond(ConfirmTotp(r));
+      return true;
+    }
+    return false;
+  }
+  if (seg[1] == "accounts" && seg.size() == 4 && (seg[3] == "password" || seg[3] == "unlock")) {
+    if (!post) return wrong_method();
+    return with(perm::kDirectoryWrite, [&](const Caller&) {
+      return seg[3] == "password" ? SetPassword(r, seg[2]) : Unlock(r, seg[2]);
+    });
+  }
   if (seg[1] == "directory") {
     if (seg.size() == 3 && seg[2] == "apply") {
       if (!post) return wrong_method();
@@ -235,6 +305,119 @@ bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
     return with(perm::kTenantRead, [&](const Caller& c) { return TenantLog(c, seg[2]); });
   }
   return false;
+}
+
+// --- sign-in --------------------------------------------------------------------------
+
+namespace {
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+Response NoAccounts() { return ErrorResponse(404, "not_found", "sign-in is not enabled on this server"); }
+}  // namespace
+
+Response GovernanceRoutes::SignIn(const Request& r) {
+  if (!accounts_) return NoAccounts();
+  auto j = JsonBody(r, 16 << 10);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"principal", "password", "totp"}); !st.ok()) return Error(st.error());
+  auto principal = StringMember(*j, "principal", true, 128);
+  auto password = StringMember(*j, "password", true, 1024);
+  auto totp = StringMember(*j, "totp", false, 16);
+  for (const auto* f : {&principal, &password, &totp}) if (!f->ok()) return Error(f->error());
+  auto session = accounts_->SignIn(*principal, *password, *totp, r.remote);
+  if (!session.ok()) {
+    if (session.error().code == ErrorCode::kResourceExhausted) {
+      Response res = ErrorResponse(429, "too_many_attempts", session.error().message);
+      if (auto after = accounts_->RetryAfter(*principal); after.ok()) res.headers["retry-after"] = std::to_string(*after);
+      return res;
+    }
+    return Error(session.error());
+  }
+  Response res = JsonResponse(200, {{"principal", session->principal}, {"mfa", session->mfa},
+                                    {"enrolment_only", !session->mfa && access_.MfaRequired(session->principal)},
+                                    {"csrf_token", session->csrf_token}, {"expires", session->expires}});
+  res.headers["set-cookie"] = Accounts::CookieHeader(*session, session->expires - UnixSeconds(SystemNow()));
+  res.headers["cache-control"] = "no-store";
+  return res;
+}
+
+Response GovernanceRoutes::SignOut(const Request& r) {
+  if (!accounts_) return NoAccounts();
+  auto c = Identify(r);  // checks the CSRF header: nobody signs anyone out from another site
+  if (!c.ok()) return Error(c.error());
+  if (std::string secret = CookieValue(r, kSessionCookieName); !secret.empty()) (void)accounts_->SignOut(secret);
+  Response res = NoContent();
+  res.headers["set-cookie"] = Accounts::ClearCookieHeader();
+  return res;
+}
+
+Response GovernanceRoutes::Me(const Request& r) {
+  auto c = Identify(r);
+  if (!c.ok()) return Error(c.error());
+  return JsonResponse(200, {{"principal", c->name}, {"kind", c->kind}, {"permissions", c->permissions},
+                            {"session", c->via_session}, {"enrolment_only", c->enrolment_only},
+                            {"totp_enrolled", accounts_ ? accounts_->HasTotp(c->name) : false}});
+}
+
+Response GovernanceRoutes::BeginTotp(const Request& r) {
+  if (!accounts_) return NoAccounts();
+  auto c = Identify(r);
+  if (!c.ok()) return Error(c.error());
+  if (c->kind.empty()) return ErrorResponse(400, "invalid_argument", "only people in the directory enrol TOTP");
+  auto e = accounts_->BeginTotp(c->name);
+  if (!e.ok()) return Error(e.error());
+  Response res = JsonResponse(200, {{"secret_base32", e->secret_base32}, {"uri", e->uri}});
+  res.headers["cache-control"] = "no-store";
+  return res;
+}
+
+Response GovernanceRoutes::ConfirmTotp(const Request& r) {
+  if (!accounts_) return NoAccounts();
+  auto c = Identify(r);
+  if (!c.ok()) return Error(c.error());
+  auto j = JsonBody(r, 4096);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"code"}); !st.ok()) return Error(st.error());
+  auto code = StringMember(*j, "code", true, 16);
+  if (!code.ok()) return Error(code.error());
+  if (auto st = accounts_->ConfirmTotp(c->name, *code); !st.ok()) return Error(st.error());
+  (void)ledger_.Append({"account.totp_enrolled", {{"principal", c->name}}, c->name, std::nullopt});
+  Response res = NoContent();  // every session ended: sign in again with the code
+  res.headers["set-cookie"] = Accounts::ClearCookieHeader();
+  return res;
+}
+
+Response GovernanceRoutes::SetPassword(const Request& r, const std::string& principal) {
+  if (!accounts_) return NoAccounts();
+  auto c = Identify(r);
+  if (!c.ok()) return Error(c.error());
+  if (directory_.snapshot()->PrincipalKind(principal).empty()) {
+    return ErrorResponse(404, "not_found", "\"" + principal + "\" is not in the directory");
+  }
+  auto j = JsonBody(r, 4096);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"password"}); !st.ok()) return Error(st.error());
+  auto pw = StringMember(*j, "password", true, 1024);
+  if (!pw.ok()) return Error(pw.error());
+  // Evidence first: who set whose password (never the password).
+  auto rec = ledger_.Append({"account.password_set", {{"principal", principal}}, c->name, std::nullopt});
+  if (!rec.ok()) return Error(rec.error());
+  if (auto st = accounts_->SetPassword(principal, *pw); !st.ok()) return Error(st.error());
+  return NoContent();
+}
+
+Response GovernanceRoutes::Unlock(const Request& r, const std::string& principal) {
+  if (!accounts_) return NoAccounts();
+  auto c = Identify(r);
+  if (!c.ok()) return Error(c.error());
+  auto rec = ledger_.Append({"account.unlocked", {{"principal", principal}}, c->name, std::nullopt});
+  if (!rec.ok()) return Error(rec.error());
+  if (auto st = accounts_->Unlock(principal); !st.ok()) return Error(st.error());
+  return NoContent();
 }
 
 // --- directory ------------------------------------------------------------------------

@@ -22,6 +22,8 @@ struct Caller {
   std::string name;
   std::string kind;  // "staff", "approver", "auditor", or "" for service tokens
   std::vector<std::string> permissions;
+  bool via_session = false;
+  bool enrolment_only = false;  // signed in by password, must enrol TOTP before anything else
   bool Has(std::string_view permission) const;
 };
 
@@ -39,6 +41,9 @@ class GovernanceRoutes {
 
   // The caller behind a request with `permission`, or the 401/403 error.
   Result<Caller> Authorize(const Request& r, std::string_view permission);
+  // Who is calling (token, or session cookie with its CSRF header on writes), before any
+  // permission check.
+  Result<Caller> Identify(const Request& r);
 
  private:
   Response ApplyDirectory(const Request& r, const Caller& c);
@@ -56,6 +61,13 @@ class GovernanceRoutes {
   Response Check(const Request& r);
   Response RecordUse(const Request& r);
   Response TenantLog(const Caller& c, const std::string& tenant);
+  Response SignIn(const Request& r);
+  Response SignOut(const Request& r);
+  Response Me(const Request& r);
+  Response BeginTotp(const Request& r);
+  Response ConfirmTotp(const Request& r);
+  Response SetPassword(const Request& r, const std::string& principal);
+  Response Unlock(const Request& r, const std::string& principal);
   Json RequestView(const access::AccessRequest& req, const Caller& c) const;
   bool MaySee(const Caller& c, const access::AccessRequest& req) const;
 

@@ -3,11 +3,51 @@
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
+#include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace cloudpact {
 namespace {
+
+// Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF): text that is not would
+// otherwise travel into error messages, ledger entries and JSON responses.
+size_t InvalidUtf8At(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return i;
+    }
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
+// Counts documents without building them. yaml-cpp 0.7's LoadAll can loop forever on some
+// tiny malformed inputs (",", "[a],"; jbeder/yaml-cpp#1040); the event parser does not.
+class NullHandler final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 struct Converter {
   const YamlLimits& limits;
@@ -104,14 +144,24 @@ Result<YamlDocument> ParseYaml(std::string_view text, const YamlLimits& limits) 
     return MakeError(ErrorCode::kResourceExhausted,
                          "YAML document larger than " + std::to_string(limits.max_bytes) + " bytes");
   }
+  if (size_t bad = InvalidUtf8At(text); bad != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "YAML document is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  }
   if (text.find('\0') != std::string_view::npos) {
     return MakeError(ErrorCode::kInvalidArgument, "YAML document contains a NUL byte");
   }
   YAML::Node root;
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.size() > 1) return MakeError(ErrorCode::kInvalidArgument, "expected one YAML document, found " + std::to_string(docs.size()));
-    if (!docs.empty()) root = docs.front();
+    std::string owned(text);
+    {
+      std::istringstream in(owned);
+      YAML::Parser parser(in);
+      NullHandler handler;
+      int docs = 0;
+      while (docs < 2 && parser.HandleNextDocument(handler)) ++docs;
+      if (docs > 1) return MakeError(ErrorCode::kInvalidArgument, "expected one YAML document, found more");
+    }
+    root = YAML::Load(owned);
   } catch (const YAML::Exception& e) {
     return MakeError(ErrorCode::kInvalidArgument,
                          "line " + std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -54,6 +54,18 @@ TEST(Yaml, RejectsOversizedAndMultiDocumentInput) {
   EXPECT_EQ(ParseYaml("key: a value that is too long\n", limits).error().code, ErrorCode::kResourceExhausted);
   EXPECT_FALSE(ParseYaml("a: 1\n---\nb: 2\n").ok());
   EXPECT_FALSE(ParseYaml(std::string("a: \0", 4)).ok());
+  EXPECT_NE(ParseYaml("a: \xff\n").error().message.find("not valid UTF-8"), std::string::npos);
+  EXPECT_FALSE(ParseYaml("a: \xc0\xaf\n").ok());  // overlong '/'
+  EXPECT_TRUE(ParseYaml("a: 数据库\n").ok());
+}
+
+// yaml-cpp 0.7's LoadAll loops forever on these (found by the policy fuzzer); they must
+// come back, parsed or refused.
+TEST(Yaml, InputsThatHangYamlCppLoadAllReturn) {
+  for (const char* text : {",", "[a],", "{a: 1},", "- a\n,"}) {
+    auto doc = ParseYaml(text);
+    if (doc.ok()) EXPECT_FALSE(doc->value.is_object() && doc->value.empty());
+  }
 }
 
 TEST(Yaml, JsonPointerEscapes) {

@@ -46,7 +46,8 @@ class Reader {
   // Rejects keys outside `allowed`: a misspelt field must not be silently ignored.
   bool Object(const Json& v, const std::string& ptr, std::initializer_list<const char*> allowed) {
     if (!v.is_object()) { Problem(ptr, "expected a mapping"); return false; }
-    for (const auto& [key, _] : v.items()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const std::string& key = it.key();
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
         Problem(JsonPointerAppend(ptr, key), "unknown field \"" + key + "\"");
       }
@@ -232,6 +233,8 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
   r.List(root, "", "tenants", [&](const Json& v, const std::string& p) {
     if (!r.Object(v, p, {"id", "name", "webhook_url", "approvers"})) return;
     Tenant t{r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "webhook_url", false)};
+    // Policy selectors use these two words for "the provider's own" and "any tenant".
+    if (t.id == "provider") r.Problem(JsonPointerAppend(p, "id"), "\"provider\" is reserved and cannot name a tenant");
     if (!t.webhook_url.empty() && t.webhook_url.rfind("https://", 0) != 0 &&
         t.webhook_url.rfind("http://127.0.0.1", 0) != 0 && t.webhook_url.rfind("http://localhost", 0) != 0) {
       r.Problem(JsonPointerAppend(p, "webhook_url"), "webhook URLs must use https (plain http only on loopback)");

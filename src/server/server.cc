@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "access/access.h"
+#include "api/accounts.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/governance.h"
@@ -21,6 +22,7 @@
 #include "core/yaml.h"
 #include "crypto/ed25519.h"
 #include "crypto/note.h"
+#include "crypto/seal.h"
 #include "crypto/sha256.h"
 #include "directory/directory.h"
 #include "ledger/ledger.h"
@@ -254,6 +256,11 @@ int Serve(const ServeOptions& o) {
 
   api::Api api(**ledger, auth, api::ApiOptions{o.max_body});
   api::GovernanceRoutes governance(auth, **ledger, **directory, **access, o.max_body);
+  // Secrets at rest (TOTP seeds) are sealed under DIR/secrets-key (0600).
+  auto sealer = crypto::Sealer::LoadOrCreate((fs::path(o.data_dir) / "secrets-key").string());
+  if (!sealer.ok()) return fail("secrets-key", sealer.error());
+  api::Accounts accounts(**store, *sealer, [a = access->get()](const std::string& p) { return a->MfaRequired(p); });
+  governance.SetAccounts(&accounts);
   api.SetGovernance(&governance);
   api::HttpServerOptions hopts;
   hopts.listen = o.listen;
