@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release binary and runs cloudpact on its embedded
-# default: SQLite in ./data, demo entries, HTTP on loopback. Prints URL and credentials.
+# default: SQLite in ./data, the demo directory and policy, HTTP on loopback. Prints URL,
+# credentials and the lockbox walkthrough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Let ccache share objects between checkouts in different folders (CI clones anew).
@@ -31,8 +32,19 @@ cat <<MSG
   管理员令牌 / admin token:  $(cat "$DATA/initial-admin-token")   (file: $DATA/initial-admin-token)
   账本验证密钥 / ledger verifier key: $(cat "$DATA/ledger-key.pub")
 
-  试一试 / try:
-    curl http://$LISTEN/ledger/checkpoint
+  演示身份 / demo people: API tokens in $DATA/demo/*.token, tenant approver keys in $DATA/demo/*.key
+
+  租户密码箱演示 / lockbox walkthrough (another shell):
+    export CLOUDPACT_URL=http://$LISTEN
+    $BIN access request --token-file $DATA/demo/bob.token --resource acme-db-01 --action db:read \\
+        --reason customer_support --justification "slow queries" --ticket SUP-1024      # note the req_… id
+    $BIN access review REQ_ID --approve --token-file $DATA/demo/erin.token
+    $BIN access review REQ_ID --approve --token-file $DATA/demo/frank.token
+    $BIN access review REQ_ID --approve --token-file $DATA/demo/acme-ann.token --key $DATA/demo/acme-ann.key
+    $BIN authz check --token-file $DATA/initial-admin-token --principal bob --action db:read --resource acme-db-01
+    $BIN tenant verify --tenant acme --url http://$LISTEN --key "$(cat "$DATA/ledger-key.pub")"
+
+  账本 / ledger:
     $BIN ledger verify --url http://$LISTEN/ledger --key "$(cat "$DATA/ledger-key.pub")"
 
   Ctrl-C 停止 / to stop.

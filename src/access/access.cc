@@ -26,6 +26,7 @@ constexpr size_t kMaxText = 4096;              // justification, comment
 constexpr const char* kRequestKind = "access.request";
 constexpr const char* kPolicyKind = "access.policy";
 constexpr const char* kActivityKind = "access.activity";
+constexpr const char* kCampaignKind = "access.campaign";
 
 std::string Hex(const crypto::Hash& h) { return HexEncode(crypto::AsBytes(h)); }
 
@@ -251,6 +252,7 @@ struct AccessService::Impl {
   // Active grants by principal, for Check: a handful per person.
   std::unordered_map<std::string, std::vector<std::string>> active_by_principal;
   std::unordered_map<std::string, int64_t> last_activity;  // staff id → unix seconds
+  std::map<std::string, Campaign> campaigns;
   Notifier notifier;
 
   void IndexActive() {
@@ -289,6 +291,23 @@ Result<std::unique_ptr<AccessService>> AccessService::Load(storage::Storage& sto
     if (!j.ok()) return MakeError(ErrorCode::kDataLoss, "access: stored request " + rec.id + " is not JSON");
     AccessRequest r = RequestFromJson(*j);
     m.requests[r.id] = std::move(r);
+  }
+  ASSIGN_OR_RETURN(auto campaigns, store.ListRecords(kCampaignKind));
+  for (const auto& rec : campaigns) {
+    auto j = ParseJson(rec.body);
+    if (!j.ok()) return MakeError(ErrorCode::kDataLoss, "access: stored campaign " + rec.id + " is not JSON");
+    Campaign c;
+    c.id = j->value("id", "");
+    c.name = j->value("name", "");
+    c.started_by = j->value("started_by", "");
+    c.started = j->value("started", int64_t{0});
+    c.due = j->value("due", int64_t{0});
+    c.ledger_index = j->value("ledger_index", uint64_t{0});
+    for (const auto& i : j->value("items", Json::array())) {
+      c.items.push_back({i.value("staff", ""), i.value("role", ""), i.value("organisation", ""), i.value("decision", ""),
+                         i.value("decided_by", ""), i.value("comment", ""), i.value("decided", int64_t{0})});
+    }
+    m.campaigns[c.id] = std::move(c);
   }
   ASSIGN_OR_RETURN(auto activity, store.ListRecords(kActivityKind));
   for (const auto& rec : activity) {
@@ -1153,6 +1172,18 @@ Json AccessService::Posture() const {
     }
   }
   parity["differences"] = differences;
+  Json campaigns = Json::array();
+  for (const auto& c : Campaigns()) {
+    size_t decided = 0;
+    Json pending_removal = Json::array();
+    for (const auto& i : c.items) {
+      decided += !i.decision.empty();
+      const Staff* s = snap->FindStaff(i.staff);
+      if (i.decision == "remove" && s && Contains(s->roles, i.role)) pending_removal.push_back({{"staff", i.staff}, {"role", i.role}});
+    }
+    campaigns.push_back({{"id", c.id}, {"name", c.name}, {"due", c.due}, {"decided", decided}, {"total", c.items.size()},
+                         {"overdue", now > c.due && decided < c.items.size()}, {"removal_not_applied", pending_removal}});
+  }
   return {{"time", now},
           {"policy_version", policy_version()},
           {"standing_privileged", {{"by_platform", by_platform}, {"by_organisation", by_org}, {"accounts", accounts}}},
@@ -1160,8 +1191,102 @@ Json AccessService::Posture() const {
           {"sod_conflicts", sod},
           {"parity", parity},
           {"break_glass_awaiting_review", break_glass},
+          {"review_campaigns", campaigns},
           {"active_grants", active},
           {"pending_requests", pending}};
+}
+
+Json ToJson(const Campaign& c) {
+  Json items = Json::array();
+  size_t decided = 0;
+  for (const auto& i : c.items) {
+    items.push_back({{"staff", i.staff}, {"role", i.role}, {"organisation", i.organisation}, {"decision", i.decision},
+                     {"decided_by", i.decided_by}, {"comment", i.comment}, {"decided", i.decided}});
+    decided += !i.decision.empty();
+  }
+  return {{"id", c.id}, {"name", c.name}, {"started_by", c.started_by}, {"started", c.started}, {"due", c.due},
+          {"ledger_index", c.ledger_index}, {"items", items}, {"decided", decided}, {"total", c.items.size()}};
+}
+
+Result<Campaign> AccessService::StartCampaign(const std::string& name, int64_t due, const std::string& actor) {
+  if (name.empty() || name.size() > 256) return Invalid("a campaign needs a name of at most 256 bytes");
+  const int64_t now = clock_();
+  if (due <= now) return Invalid("the due date must be in the future");
+  auto snap = directory_.snapshot();
+  auto pol = policy();
+  Campaign c;
+  c.id = "cmp_" + HexEncode(crypto::RandomBytes(8));
+  c.name = name;
+  c.started_by = actor;
+  c.started = now;
+  c.due = due;
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : snap->staff) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (const auto& id : ids) {
+    const Staff& s = snap->staff.at(id);
+    if (s.disabled) continue;
+    for (const auto& rn : s.roles) {
+      const Role* role = pol->FindRole(rn);
+      if (role && (role->privileged || !role->admin.empty())) c.items.push_back({id, rn, s.organisation, "", "", "", 0});
+    }
+  }
+  std::lock_guard<std::mutex> wlock(impl_->write_mu);
+  Json body = ToJson(c);
+  body.erase("ledger_index");
+  ASSIGN_OR_RETURN(auto appended, ledger_.Append({"access.campaign_started", body, actor, std::nullopt}));
+  c.ledger_index = appended.index;
+  RETURN_IF_ERROR(store_.WriteRecords({{kCampaignKind, c.id, ToJson(c).dump(), 0}}));
+  std::unique_lock<std::shared_mutex> lock(impl_->mu);
+  impl_->campaigns[c.id] = c;
+  return c;
+}
+
+Result<Campaign> AccessService::DecideCampaignItem(const std::string& campaign, const std::string& staff,
+                                                   const std::string& role, const std::string& decision,
+                                                   const std::string& comment, const std::string& actor) {
+  if (decision != "keep" && decision != "remove") return Invalid("decision must be \"keep\" or \"remove\"");
+  if (comment.size() > kMaxText) return Invalid("comment too long");
+  if (actor == staff) return Denied("nobody reviews their own privileges");
+  std::lock_guard<std::mutex> wlock(impl_->write_mu);
+  Campaign c;
+  {
+    std::shared_lock<std::shared_mutex> lock(impl_->mu);
+    auto it = impl_->campaigns.find(campaign);
+    if (it == impl_->campaigns.end()) return MakeError(ErrorCode::kNotFound, "no campaign " + campaign);
+    c = it->second;
+  }
+  auto item = std::find_if(c.items.begin(), c.items.end(), [&](const CampaignItem& i) { return i.staff == staff && i.role == role; });
+  if (item == c.items.end()) return MakeError(ErrorCode::kNotFound, "campaign " + campaign + " has no item " + staff + "/" + role);
+  if (!item->decision.empty()) return Conflict(staff + "/" + role + " was already decided by " + item->decided_by);
+  const int64_t now = clock_();
+  ASSIGN_OR_RETURN(auto appended, ledger_.Append({"access.campaign_decision",
+                                                  {{"campaign", c.id}, {"staff", staff}, {"role", role},
+                                                   {"decision", decision}, {"comment", comment}, {"overdue", now > c.due}},
+                                                  actor, std::nullopt}));
+  (void)appended;
+  item->decision = decision;
+  item->decided_by = actor;
+  item->comment = comment;
+  item->decided = now;
+  RETURN_IF_ERROR(store_.WriteRecords({{kCampaignKind, c.id, ToJson(c).dump()}}));
+  std::unique_lock<std::shared_mutex> lock(impl_->mu);
+  impl_->campaigns[c.id] = c;
+  return c;
+}
+
+Result<Campaign> AccessService::GetCampaign(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
+  auto it = impl_->campaigns.find(id);
+  if (it == impl_->campaigns.end()) return MakeError(ErrorCode::kNotFound, "no campaign " + id);
+  return it->second;
+}
+
+std::vector<Campaign> AccessService::Campaigns() const {
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
+  std::vector<Campaign> out;
+  for (const auto& [_, c] : impl_->campaigns) out.push_back(c);
+  return out;
 }
 
 std::vector<AccessRequest> AccessService::TenantAccess(const std::string& tenant) const {

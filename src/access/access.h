@@ -130,6 +130,24 @@ struct PolicyVersion {
   uint64_t ledger_index = 0;
 };
 
+// A periodic access review (art. 6 "minimise"): every privileged role assignment at the
+// time the campaign starts, each to be kept or removed by a reviewer who does not hold it.
+struct CampaignItem {
+  std::string staff, role, organisation;
+  std::string decision;  // "", "keep" or "remove"
+  std::string decided_by, comment;
+  int64_t decided = 0;
+};
+struct Campaign {
+  std::string id;  // "cmp_" + 16 hex digits
+  std::string name;
+  std::string started_by;
+  int64_t started = 0, due = 0;
+  std::vector<CampaignItem> items;
+  uint64_t ledger_index = 0;
+};
+Json ToJson(const Campaign& c);
+
 // Called for tenant notifications (new lockbox request, break-glass, grant) and approver
 // notifications; the server delivers them as HMAC-signed webhooks. Must not block long.
 using Notifier = std::function<void(const std::string& tenant, const Json& event)>;
@@ -192,6 +210,14 @@ class AccessService {
   // tenant's access log shows uses next to approvals.
   Result<uint64_t> RecordUse(const std::string& grant, const std::string& principal, const std::string& action,
                              const std::string& resource, const Json& detail);
+
+  // --- access review campaigns ---
+  Result<Campaign> StartCampaign(const std::string& name, int64_t due, const std::string& actor);
+  // Reviewers need access:review; nobody decides on their own assignment.
+  Result<Campaign> DecideCampaignItem(const std::string& campaign, const std::string& staff, const std::string& role,
+                                      const std::string& decision, const std::string& comment, const std::string& actor);
+  Result<Campaign> GetCampaign(const std::string& id) const;
+  std::vector<Campaign> Campaigns() const;
 
   // --- posture and transparency ---
   Json Posture() const;

@@ -508,6 +508,28 @@ TEST_P(AccessSuite, TenantAuditFromTheLedgerAlone) {
   EXPECT_NE(unpinned.problems[0].find("did not pin"), std::string::npos);
 }
 
+TEST_P(AccessSuite, ReviewCampaignsAreLedgeredAndShowUnappliedRemovals) {
+  EXPECT_EQ(svc_->StartCampaign("Q1", now_ - 1, "dave").error().code, ErrorCode::kInvalidArgument);
+  auto c = svc_->StartCampaign("2027 Q1 privileged access review", now_ + 14 * 86400, "dave");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  // Privileged or admin roles only: alice sre+security-admin, dave security-admin, bob dba,
+  // carl/erin/frank lead, olga oncall.
+  EXPECT_EQ(c->items.size(), 8u);
+  EXPECT_EQ(svc_->DecideCampaignItem(c->id, "dave", "security-admin", "keep", "", "dave").error().code,
+            ErrorCode::kPermissionDenied);
+  auto d = svc_->DecideCampaignItem(c->id, "bob", "dba", "remove", "no longer on the contract", "dave");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(svc_->DecideCampaignItem(c->id, "bob", "dba", "keep", "", "alice").error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(svc_->DecideCampaignItem(c->id, "bob", "nothing", "keep", "", "alice").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(EntryTypes().back(), "access.campaign_decision");
+  Json p = svc_->Posture();
+  ASSERT_EQ(p["review_campaigns"].size(), 1u);
+  EXPECT_EQ(p["review_campaigns"][0]["decided"], 1);
+  EXPECT_EQ(p["review_campaigns"][0]["removal_not_applied"][0]["staff"], "bob");
+  Reopen();
+  EXPECT_EQ(svc_->GetCampaign(c->id)->items.size(), 8u);
+}
+
 // Random sequences of calls by random people; after every step, every active grant must
 // satisfy its rules as an independent oracle computes them from the policy text above, and
 // every grant on tenant data must carry a valid signature of that tenant's approver.

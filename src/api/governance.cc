@@ -270,6 +270,53 @@ bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
       if (get) return with(perm::kAccessReview, [&](const Caller& c) { return ListRequests(r, c); });
       return wrong_method();
     }
+    if (seg.size() == 3 && seg[2] == "campaigns") {
+      if (get) return with(perm::kPostureRead, [&](const Caller&) {
+        Json items = Json::array();
+        for (const auto& c : access_.Campaigns()) items.push_back(access::ToJson(c));
+        return JsonResponse(200, {{"items", items}});
+      });
+      if (!post) return wrong_method();
+      return with(perm::kAccessRevoke, [&](const Caller& c) -> Response {
+        auto j = JsonBody(r, max_body_);
+        if (!j.ok()) return Error(j.error());
+        if (auto st = OnlyMembers(*j, {"name", "due"}); !st.ok()) return Error(st.error());
+        auto name = StringMember(*j, "name", true, 256);
+        if (!name.ok()) return Error(name.error());
+        if (!j->contains("due") || !(*j)["due"].is_number_integer()) {
+          return ErrorResponse(400, "invalid_argument", "\"due\" must be a unix time in seconds");
+        }
+        auto out = access_.StartCampaign(*name, (*j)["due"].get<int64_t>(), c.name);
+        if (!out.ok()) return Error(out.error());
+        return JsonResponse(201, access::ToJson(*out));
+      });
+    }
+    if (seg.size() == 4 && seg[2] == "campaigns") {
+      if (!get) return wrong_method();
+      return with(perm::kPostureRead, [&](const Caller&) -> Response {
+        auto out = access_.GetCampaign(seg[3]);
+        if (!out.ok()) return Error(out.error());
+        return JsonResponse(200, access::ToJson(*out));
+      });
+    }
+    if (seg.size() == 5 && seg[2] == "campaigns" && seg[4] == "decisions") {
+      if (!post) return wrong_method();
+      return with(perm::kAccessReview, [&](const Caller& c) -> Response {
+        auto j = JsonBody(r, max_body_);
+        if (!j.ok()) return Error(j.error());
+        if (auto st = OnlyMembers(*j, {"staff", "role", "decision", "comment"}); !st.ok()) return Error(st.error());
+        std::string f[4];
+        const char* keys[4] = {"staff", "role", "decision", "comment"};
+        for (int i = 0; i < 4; ++i) {
+          auto v = StringMember(*j, keys[i], i < 3);
+          if (!v.ok()) return Error(v.error());
+          f[i] = *v;
+        }
+        auto out = access_.DecideCampaignItem(seg[3], f[0], f[1], f[2], f[3], c.name);
+        if (!out.ok()) return Error(out.error());
+        return JsonResponse(200, access::ToJson(*out));
+      });
+    }
     if (seg.size() == 3 && seg[2] == "breakglass") {
       if (!post) return wrong_method();
       return with(perm::kAccessRequest, [&](const Caller& c) { return CreateRequest(r, c, true); });
