@@ -11,6 +11,7 @@
 #include "ledger/ledger.h"
 #include "ledger/verifier.h"
 #include "testing/backends.h"
+#include "testing/faulty_storage.h"
 
 namespace cloudpact::ledger {
 namespace {
@@ -318,40 +319,14 @@ TEST_P(LedgerSuite, IncrementalVerificationExtendsTheRememberedTree) {
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerSuite, ::testing::ValuesIn(testing::BackendNames()),
                          [](const auto& info) { return info.param; });
 
-// Storage that fails on demand, to show the ledger fails closed.
-class FlakyStorage final : public storage::Storage {
- public:
-  explicit FlakyStorage(std::unique_ptr<storage::Storage> inner) : inner_(std::move(inner)) {}
-  std::atomic<bool> fail_appends{false};
-  std::string Backend() const override { return inner_->Backend(); }
-  Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
-  Result<uint64_t> LedgerSize() override { return inner_->LedgerSize(); }
-  Status AppendLeaves(uint64_t first, const std::vector<storage::LedgerLeaf>& leaves) override {
-    if (fail_appends) return MakeError(ErrorCode::kUnavailable, "disk full");
-    return inner_->AppendLeaves(first, leaves);
-  }
-  Result<std::vector<std::string>> ReadEntries(uint64_t b, uint64_t e) override { return inner_->ReadEntries(b, e); }
-  Result<std::vector<Hash>> ReadLeafHashes(uint64_t b, uint64_t e) override { return inner_->ReadLeafHashes(b, e); }
-  Result<std::optional<storage::Confidential>> ReadConfidential(uint64_t i) override { return inner_->ReadConfidential(i); }
-  Status EraseConfidential(uint64_t i) override { return inner_->EraseConfidential(i); }
-  Status SaveCheckpoint(uint64_t s, const std::string& n) override { return inner_->SaveCheckpoint(s, n); }
-  Result<std::optional<std::string>> LatestCheckpoint() override { return inner_->LatestCheckpoint(); }
-  Status SaveCosignature(const std::string& w, uint64_t s, const std::string& l) override { return inner_->SaveCosignature(w, s, l); }
-  Result<std::vector<std::string>> Cosignatures(uint64_t s) override { return inner_->Cosignatures(s); }
-  Status PutToken(const storage::ApiToken& t) override { return inner_->PutToken(t); }
-  Result<std::optional<storage::ApiToken>> FindToken(const Hash& h) override { return inner_->FindToken(h); }
-  Result<std::vector<storage::ApiToken>> ListTokens() override { return inner_->ListTokens(); }
-
- private:
-  std::unique_ptr<storage::Storage> inner_;
-};
 
 TEST(LedgerFailClosed, NothingIsAcknowledgedThatIsNotStored) {
-  FlakyStorage store(testing::OpenFresh("sqlite", "flaky"));
+  auto inner = testing::OpenFresh("sqlite", "flaky");
+  testing::FaultyStorage store(*inner);
   auto l = Ledger::Open(store, TestSigner(), {});
   ASSERT_TRUE(l.ok());
   ASSERT_TRUE((*l)->Append(Req(0)).ok());
-  store.fail_appends = true;
+  store.fail_ledger = true;
   auto failed = (*l)->Append(Req(1));
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
@@ -359,18 +334,19 @@ TEST(LedgerFailClosed, NothingIsAcknowledgedThatIsNotStored) {
   auto erase = (*l)->EraseConfidential(0, "x", "y");  // no content: refused before writing
   EXPECT_FALSE(erase.ok());
   EXPECT_EQ((*l)->Size(), 1u);
-  store.fail_appends = false;
+  store.fail_ledger = false;
   auto ok = (*l)->Append(Req(2));
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->index, 1u);
 }
 
 TEST(LedgerFailClosed, ErasureNeedsItsRecordFirst) {
-  FlakyStorage store(testing::OpenFresh("sqlite", "flaky-erase"));
+  auto inner = testing::OpenFresh("sqlite", "flaky-erase");
+  testing::FaultyStorage store(*inner);
   auto l = Ledger::Open(store, TestSigner(), {});
   ASSERT_TRUE(l.ok());
   ASSERT_TRUE((*l)->Append({"t", Json::object(), "a", Json{{"secret", 1}}}).ok());
-  store.fail_appends = true;
+  store.fail_ledger = true;
   EXPECT_FALSE((*l)->EraseConfidential(0, "gdpr", "dpo").ok());
   EXPECT_TRUE((*l)->ReadConfidential(0)->has_value()) << "content erased without an erasure record";
 }

@@ -157,6 +157,22 @@ TEST_P(StorageSuite, RecordsAreVersionedAndWrittenAtomically) {
   EXPECT_TRUE(store_->ListRecords("t.none")->empty());
 }
 
+TEST_P(StorageSuite, ConditionalErase) {
+  ASSERT_TRUE(store_->WriteRecords({{"e", "a", "{}", 0}, {"e", "b", "{}", 0}, {"e", "c", "{}", 0}}).ok());
+  EXPECT_EQ(store_->WriteRecords({{"e", "a", "", 2, true}}).error().code, ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->WriteRecords({{"e", "a", "", 1, true}}).ok());
+  ASSERT_TRUE(store_->WriteRecords({{"e", "b", "", RecordWrite::kAnyVersion, true},
+                                    {"e", "nothing", "", RecordWrite::kAnyVersion, true}}).ok());
+  auto left = store_->ListRecords("e");
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].id, "c");
+  // An update and several conditional erases in one batch.
+  ASSERT_TRUE(store_->WriteRecords({{"p", "x", "{}", 0}, {"s", "1", "{}", 0}, {"s", "2", "{}", 0}}).ok());
+  ASSERT_TRUE(store_->WriteRecords({{"p", "x", "{\"v\":2}", 1}, {"s", "1", "", 1, true}, {"s", "2", "", 1, true}}).ok());
+  EXPECT_TRUE(store_->ListRecords("s")->empty());
+  EXPECT_FALSE(store_->GetRecord("s", "1")->has_value());
+}
+
 TEST_P(StorageSuite, CreatingARecordIsExclusiveAcrossConnections) {
   // Two independent connections (as two server processes would hold) race to create the
   // same records: each must be created exactly once.
