@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 bash scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target cloudpact ledger_bench http_load
+cmake --build --preset release --target cloudpact ledger_bench http_load access_bench
 
 B=build/release
 echo "== in-process (Google Benchmark), SQLite and PostgreSQL on loopback"
@@ -15,6 +15,14 @@ PGURL="$(bash scripts/pg.sh start "$PGDIR")"
 psql -q "$PGURL" -c "CREATE DATABASE bench"
 CLOUDPACT_BENCH_PG_URL="${PGURL%/postgres}/bench" $B/bench/ledger_bench --benchmark_counters_tabular=true
 bash scripts/pg.sh stop "$PGDIR" >/dev/null
+
+echo "== authorization checks (access_bench), then Cedar on the same dataset and check mix"
+CEDAR="$(mktemp -d /tmp/cloudpact-cedar.XXXXXX)"
+CLOUDPACT_CEDAR_EXPORT_DIR="$CEDAR" $B/bench/access_bench --benchmark_counters_tabular=true \
+  --benchmark_out="$CEDAR/access_bench.json" --benchmark_out_format=json
+(cd bench/cedar && npm ci --no-audit --no-fund --loglevel=error &&
+  node cedar_bench.mjs "$CEDAR" --cloudpact "$CEDAR/access_bench.json")
+rm -rf "$CEDAR"
 
 echo "== over HTTP"
 DATA="$(mktemp -d /tmp/cloudpact-bench.XXXXXX)"
