@@ -636,7 +636,11 @@ Status AccessService::Commit(AccessRequest& r, std::vector<ledger::AppendRequest
   RETURN_IF_ERROR(store_.WriteRecords({{kRequestKind, r.id, ToJson(r, true).dump()}}));
   std::unique_lock<std::shared_mutex> lock(impl_->mu);
   impl_->requests[r.id] = r;
-  impl_->IndexActive();
+  // Only this requester's entry changes: rebuilding the whole index would make every state
+  // change O(grants) while holding the lock that checks wait on.
+  auto& ids = impl_->active_by_principal[r.requester];
+  std::erase(ids, r.id);
+  if (r.state == State::kActive) ids.push_back(r.id);
   return OkStatus();
 }
 

@@ -29,26 +29,6 @@ Result<uint64_t> QueryNumber(const Request& r, const std::string& name) {
   return *v;
 }
 
-Result<Json> ParseBody(const Request& r, size_t max) {
-  std::string ct = r.Header("content-type");
-  if (!ct.empty() && ct.rfind("application/json", 0) != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "content-type must be application/json");
-  }
-  ASSIGN_OR_RETURN(Json j, ParseJson(r.body, JsonLimits{max, 64}));
-  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "request body must be a JSON object");
-  return j;
-}
-
-// Rejects members a handler does not know, so that typos do not pass silently.
-Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed) {
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool ok = false;
-    for (const char* a : allowed) ok |= it.key() == a;
-    if (!ok) return MakeError(ErrorCode::kInvalidArgument, "unknown member \"" + it.key() + "\"");
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 Result<Principal> Api::Require(const Request& r, std::string_view permission) {
@@ -134,7 +114,7 @@ void Api::Handle(const Request& r, Respond respond) {
 }
 
 void Api::AppendEntry(const Request& r, const Principal& p, Respond respond) {
-  auto body = ParseBody(r, options_.max_json_body);
+  auto body = JsonObjectBody(r, options_.max_json_body);
   if (!body.ok()) return respond(ErrorResponse(body.error()));
   const Json& j = *body;
   if (auto st = OnlyMembers(j, {"type", "body", "confidential"}); !st.ok()) return respond(ErrorResponse(st.error()));
@@ -193,7 +173,7 @@ Response Api::GetEntry(const Request& r, uint64_t index) {
 }
 
 Response Api::EraseConfidential(const Request& r, const Principal& p, uint64_t index) {
-  auto body = ParseBody(r, options_.max_json_body);
+  auto body = JsonObjectBody(r, options_.max_json_body);
   if (!body.ok()) return ErrorResponse(body.error());
   if (auto st = OnlyMembers(*body, {"reason"}); !st.ok()) return ErrorResponse(st.error());
   if (!body->contains("reason") || !(*body)["reason"].is_string()) {
@@ -262,7 +242,7 @@ ledger::AppendRequest TokenIssuedRecord(const IssuedToken& token, const std::str
 }
 
 void Api::CreateToken(const Request& r, const Principal& p, Respond respond) {
-  auto body = ParseBody(r, options_.max_json_body);
+  auto body = JsonObjectBody(r, options_.max_json_body);
   if (!body.ok()) return respond(ErrorResponse(body.error()));
   const Json& j = *body;
   if (auto st = OnlyMembers(j, {"name", "permissions", "expires_in_seconds"}); !st.ok()) {

@@ -3,6 +3,7 @@
 #include "api/accounts.h"
 
 #include <algorithm>
+#include <array>
 
 #include "core/encoding.h"
 #include "core/time.h"
@@ -15,16 +16,6 @@ namespace {
 constexpr size_t kDefaultPage = 100;
 constexpr size_t kMaxPage = 1000;
 
-Result<Json> JsonBody(const Request& r, size_t max) {
-  std::string ct = r.Header("content-type");
-  if (!ct.empty() && ct.rfind("application/json", 0) != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "content-type must be application/json");
-  }
-  ASSIGN_OR_RETURN(Json j, ParseJson(r.body, JsonLimits{max, 64}));
-  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "request body must be a JSON object");
-  return j;
-}
-
 // A document that people write: YAML (application/yaml, text/yaml) or JSON.
 Result<YamlDocument> DocumentBody(const Request& r, size_t max) {
   std::string ct = r.Header("content-type");
@@ -32,17 +23,8 @@ Result<YamlDocument> DocumentBody(const Request& r, size_t max) {
       ct.rfind("application/x-yaml", 0) == 0) {
     return ParseYaml(r.body, YamlLimits{max, 500'000, 64});
   }
-  ASSIGN_OR_RETURN(Json j, JsonBody(r, max));
+  ASSIGN_OR_RETURN(Json j, JsonObjectBody(r, max));
   return FromJson(std::move(j));
-}
-
-Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed) {
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return it.key() == a; })) {
-      return MakeError(ErrorCode::kInvalidArgument, "unknown member \"" + it.key() + "\"");
-    }
-  }
-  return OkStatus();
 }
 
 Result<std::string> StringMember(const Json& j, const char* key, bool required, size_t max = 4096) {
@@ -66,6 +48,24 @@ Result<std::vector<std::string>> StringList(const Json& j, const char* key) {
   for (const auto& v : *it) {
     if (!v.is_string()) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a list of strings");
     out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// The optional {"reason": …} body of decisions and revocations.
+Result<std::string> OptionalReason(const Request& r, size_t max) {
+  if (r.body.empty()) return std::string();
+  ASSIGN_OR_RETURN(Json j, JsonObjectBody(r, max));
+  RETURN_IF_ERROR(OnlyMembers(j, {"reason"}));
+  return StringMember(j, "reason", false);
+}
+
+// principal, action, resource: the subject of a decision.
+Result<std::array<std::string, 3>> Triple(const Json& j) {
+  std::array<std::string, 3> out;
+  const char* keys[3] = {"principal", "action", "resource"};
+  for (int i = 0; i < 3; ++i) {
+    ASSIGN_OR_RETURN(out[i], StringMember(j, keys[i], true, 256));
   }
   return out;
 }
@@ -278,7 +278,7 @@ bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
       });
       if (!post) return wrong_method();
       return with(perm::kAccessRevoke, [&](const Caller& c) -> Response {
-        auto j = JsonBody(r, max_body_);
+        auto j = JsonObjectBody(r, max_body_);
         if (!j.ok()) return Error(j.error());
         if (auto st = OnlyMembers(*j, {"name", "due"}); !st.ok()) return Error(st.error());
         auto name = StringMember(*j, "name", true, 256);
@@ -302,7 +302,7 @@ bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
     if (seg.size() == 5 && seg[2] == "campaigns" && seg[4] == "decisions") {
       if (!post) return wrong_method();
       return with(perm::kAccessReview, [&](const Caller& c) -> Response {
-        auto j = JsonBody(r, max_body_);
+        auto j = JsonObjectBody(r, max_body_);
         if (!j.ok()) return Error(j.error());
         if (auto st = OnlyMembers(*j, {"staff", "role", "decision", "comment"}); !st.ok()) return Error(st.error());
         std::string f[4];
@@ -368,7 +368,7 @@ Response NoAccounts() { return ErrorResponse(404, "not_found", "sign-in is not e
 
 Response GovernanceRoutes::SignIn(const Request& r) {
   if (!accounts_) return NoAccounts();
-  auto j = JsonBody(r, 16 << 10);
+  auto j = JsonObjectBody(r, 16 << 10);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"principal", "password", "totp"}); !st.ok()) return Error(st.error());
   auto principal = StringMember(*j, "principal", true, 128);
@@ -426,7 +426,7 @@ Response GovernanceRoutes::ConfirmTotp(const Request& r) {
   if (!accounts_) return NoAccounts();
   auto c = Identify(r);
   if (!c.ok()) return Error(c.error());
-  auto j = JsonBody(r, 4096);
+  auto j = JsonObjectBody(r, 4096);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"code"}); !st.ok()) return Error(st.error());
   auto code = StringMember(*j, "code", true, 16);
@@ -445,7 +445,7 @@ Response GovernanceRoutes::SetPassword(const Request& r, const std::string& prin
   if (directory_.snapshot()->PrincipalKind(principal).empty()) {
     return ErrorResponse(404, "not_found", "\"" + principal + "\" is not in the directory");
   }
-  auto j = JsonBody(r, 4096);
+  auto j = JsonObjectBody(r, 4096);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"password"}); !st.ok()) return Error(st.error());
   auto pw = StringMember(*j, "password", true, 1024);
@@ -524,7 +524,7 @@ Response GovernanceRoutes::ProposePolicy(const Request& r, const Caller& c) {
   std::string text = r.body;
   std::string ct = r.Header("content-type");
   if (ct.rfind("application/json", 0) == 0) {
-    auto j = JsonBody(r, max_body_);
+    auto j = JsonObjectBody(r, max_body_);
     if (!j.ok()) return Error(j.error());
     if (auto st = OnlyMembers(*j, {"text"}); !st.ok()) return Error(st.error());
     auto t = StringMember(*j, "text", true, max_body_);
@@ -552,16 +552,9 @@ Response GovernanceRoutes::GetPolicy(int64_t version) {
 }
 
 Response GovernanceRoutes::DecidePolicy(const Request& r, const Caller& c, int64_t version, bool approve) {
-  std::string reason;
-  if (!r.body.empty()) {
-    auto j = JsonBody(r, max_body_);
-    if (!j.ok()) return Error(j.error());
-    if (auto st = OnlyMembers(*j, {"reason"}); !st.ok()) return Error(st.error());
-    auto s = StringMember(*j, "reason", false);
-    if (!s.ok()) return Error(s.error());
-    reason = *s;
-  }
-  auto pv = approve ? access_.ApprovePolicy(version, c.name) : access_.RejectPolicy(version, c.name, reason);
+  auto reason = OptionalReason(r, max_body_);
+  if (!reason.ok()) return Error(reason.error());
+  auto pv = approve ? access_.ApprovePolicy(version, c.name) : access_.RejectPolicy(version, c.name, *reason);
   if (!pv.ok()) return Error(pv.error());
   return JsonResponse(200, PolicySummary(*pv, false));
 }
@@ -594,7 +587,7 @@ Json GovernanceRoutes::RequestView(const access::AccessRequest& req, const Calle
 }
 
 Response GovernanceRoutes::CreateRequest(const Request& r, const Caller& c, bool break_glass) {
-  auto j = JsonBody(r, max_body_);
+  auto j = JsonObjectBody(r, max_body_);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"resources", "actions", "reason", "justification", "ticket", "duration_seconds"}); !st.ok()) {
     return Error(st.error());
@@ -647,7 +640,7 @@ Response GovernanceRoutes::GetRequest(const Caller& c, const std::string& id) {
 }
 
 Response GovernanceRoutes::Review(const Request& r, const Caller& c, const std::string& id) {
-  auto j = JsonBody(r, max_body_);
+  auto j = JsonObjectBody(r, max_body_);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"decision", "comment", "signature"}); !st.ok()) return Error(st.error());
   access::NewReview v;
@@ -676,32 +669,20 @@ Response GovernanceRoutes::Revoke(const Request& r, const Caller& c, const std::
   if (req->requester != c.name && !c.Has(perm::kAccessRevoke)) {
     return ErrorResponse(403, "permission_denied", "revoking someone else's access needs access:revoke");
   }
-  std::string reason;
-  if (!r.body.empty()) {
-    auto j = JsonBody(r, max_body_);
-    if (!j.ok()) return Error(j.error());
-    if (auto st = OnlyMembers(*j, {"reason"}); !st.ok()) return Error(st.error());
-    auto s = StringMember(*j, "reason", false);
-    if (!s.ok()) return Error(s.error());
-    reason = *s;
-  }
-  auto out = access_.Revoke(id, c.name, reason);
+  auto reason = OptionalReason(r, max_body_);
+  if (!reason.ok()) return Error(reason.error());
+  auto out = access_.Revoke(id, c.name, *reason);
   if (!out.ok()) return Error(out.error());
   return JsonResponse(200, RequestView(*out, c));
 }
 
 Response GovernanceRoutes::Check(const Request& r) {
-  auto j = JsonBody(r, max_body_);
+  auto j = JsonObjectBody(r, max_body_);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"principal", "action", "resource"}); !st.ok()) return Error(st.error());
-  std::string f[3];
-  const char* keys[3] = {"principal", "action", "resource"};
-  for (int i = 0; i < 3; ++i) {
-    auto s = StringMember(*j, keys[i], true, 256);
-    if (!s.ok()) return Error(s.error());
-    f[i] = *s;
-  }
-  access::Decision d = access_.Check(f[0], f[1], f[2]);
+  auto f = Triple(*j);
+  if (!f.ok()) return Error(f.error());
+  access::Decision d = access_.Check((*f)[0], (*f)[1], (*f)[2]);
   Json out = {{"allow", d.allow}, {"reason", d.reason}};
   if (!d.grant.empty()) out["grant"] = d.grant;
   if (!d.role.empty()) out["role"] = d.role;
@@ -709,18 +690,13 @@ Response GovernanceRoutes::Check(const Request& r) {
 }
 
 Response GovernanceRoutes::RecordUse(const Request& r) {
-  auto j = JsonBody(r, max_body_);
+  auto j = JsonObjectBody(r, max_body_);
   if (!j.ok()) return Error(j.error());
   if (auto st = OnlyMembers(*j, {"principal", "action", "resource", "detail"}); !st.ok()) return Error(st.error());
-  std::string f[3];
-  const char* keys[3] = {"principal", "action", "resource"};
-  for (int i = 0; i < 3; ++i) {
-    auto s = StringMember(*j, keys[i], true, 256);
-    if (!s.ok()) return Error(s.error());
-    f[i] = *s;
-  }
+  auto f = Triple(*j);
+  if (!f.ok()) return Error(f.error());
   Json detail = j->value("detail", Json::object());
-  auto idx = access_.RecordUse("", f[0], f[1], f[2], detail);
+  auto idx = access_.RecordUse("", (*f)[0], (*f)[1], (*f)[2], detail);
   if (!idx.ok()) return Error(idx.error());
   return JsonResponse(201, {{"ledger_index", *idx}});
 }

@@ -69,4 +69,23 @@ Result<std::map<std::string, std::string>> ParseQuery(std::string_view q) {
   return out;
 }
 
+Result<Json> JsonObjectBody(const Request& r, size_t max) {
+  std::string ct = r.Header("content-type");
+  if (!ct.empty() && ct.rfind("application/json", 0) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "content-type must be application/json");
+  }
+  ASSIGN_OR_RETURN(Json j, ParseJson(r.body, JsonLimits{max, 64}));
+  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "request body must be a JSON object");
+  return j;
+}
+
+Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    for (const char* a : allowed) ok |= it.key() == a;
+    if (!ok) return MakeError(ErrorCode::kInvalidArgument, "unknown member \"" + it.key() + "\"");
+  }
+  return OkStatus();
+}
+
 }  // namespace cloudpact::api

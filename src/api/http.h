@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,12 @@ Response JsonResponse(int status, const Json& body);
 // {"error":{"code":"…","message":"…"}} with the status the code maps to.
 Response ErrorResponse(const Error& error);
 Response ErrorResponse(int status, std::string_view code, std::string_view message);
+
+// A request body that must be one JSON object (I-JSON, at most `max` bytes), with an
+// application/json content type if any.
+Result<Json> JsonObjectBody(const Request& r, size_t max);
+// Rejects members a handler does not know, so that typos do not pass silently.
+Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed);
 
 // Splits "a=1&b=2" (percent-decoding values); malformed escapes are kInvalidArgument.
 Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);

@@ -323,21 +323,9 @@ class PostgresStorage final : public Storage {
   // as remote_apply is kept. fsync=off on the server would defeat this, and is the
   // operator's to avoid.
   Status AppendLeaves(uint64_t first_index, const std::vector<LedgerLeaf>& leaves) override {
-    std::lock_guard<std::mutex> lock(w_.mu);
-    w_.RollbackIfOpen();
-    RETURN_IF_ERROR(w_.Exec("BEGIN"));
-    Status st = AppendLocked(first_index, leaves);
-    if (!st.ok()) {
-      (void)w_.Exec("ROLLBACK");
-      return st;
-    }
     // A failed COMMIT (or a lost connection during it) leaves the outcome unknown to us;
     // kUnavailable lets the sequencer retry, and the size check makes a retry safe.
-    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
-      w_.RollbackIfOpen();
-      return MakeError(ErrorCode::kUnavailable, c.error().message);
-    }
-    return OkStatus();
+    return WriteTransaction([&] { return AppendLocked(first_index, leaves); });
   }
 
   Result<std::vector<std::string>> ReadEntries(uint64_t begin, uint64_t end) override {
@@ -474,19 +462,7 @@ class PostgresStorage final : public Storage {
   }
 
   Status WriteRecords(const std::vector<RecordWrite>& writes) override {
-    std::lock_guard<std::mutex> lock(w_.mu);
-    w_.RollbackIfOpen();
-    RETURN_IF_ERROR(w_.Exec("BEGIN"));
-    Status st = WriteRecordsLocked(writes);
-    if (!st.ok()) {
-      (void)w_.Exec("ROLLBACK");
-      return st;
-    }
-    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
-      w_.RollbackIfOpen();
-      return MakeError(ErrorCode::kUnavailable, c.error().message);
-    }
-    return OkStatus();
+    return WriteTransaction([&] { return WriteRecordsLocked(writes); });
   }
 
   Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& id) override {
@@ -510,6 +486,24 @@ class PostgresStorage final : public Storage {
   }
 
  private:
+  // Runs `body` in one transaction on the writer connection: all of it is committed, or none.
+  template <typename F>
+  Status WriteTransaction(F&& body) {
+    std::lock_guard<std::mutex> lock(w_.mu);
+    w_.RollbackIfOpen();
+    RETURN_IF_ERROR(w_.Exec("BEGIN"));
+    Status st = body();
+    if (!st.ok()) {
+      (void)w_.Exec("ROLLBACK");
+      return st;
+    }
+    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
+      w_.RollbackIfOpen();
+      return MakeError(ErrorCode::kUnavailable, c.error().message);
+    }
+    return OkStatus();
+  }
+
   static Record ReadRecord(const Rows& rows, int i) {
     return Record{rows.Text(i, 0), rows.Text(i, 1), rows.Text(i, 2), rows.Int(i, 3), rows.Int(i, 4)};
   }

@@ -149,18 +149,7 @@ class SqliteStorage final : public Storage {
   }
 
   Status AppendLeaves(uint64_t first_index, const std::vector<LedgerLeaf>& leaves) override {
-    std::lock_guard<std::mutex> lock(w_.mu);
-    RETURN_IF_ERROR(w_.Exec("BEGIN IMMEDIATE"));
-    Status st = AppendLocked(first_index, leaves);
-    if (!st.ok()) {
-      (void)w_.Exec("ROLLBACK");
-      return st;
-    }
-    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
-      (void)w_.Exec("ROLLBACK");
-      return MakeError(ErrorCode::kUnavailable, c.error().message);
-    }
-    return OkStatus();
+    return WriteTransaction([&] { return AppendLocked(first_index, leaves); });
   }
 
   Result<std::vector<std::string>> ReadEntries(uint64_t begin, uint64_t end) override {
@@ -290,18 +279,7 @@ class SqliteStorage final : public Storage {
   }
 
   Status WriteRecords(const std::vector<RecordWrite>& writes) override {
-    std::lock_guard<std::mutex> lock(w_.mu);
-    RETURN_IF_ERROR(w_.Exec("BEGIN IMMEDIATE"));
-    Status st = WriteRecordsLocked(writes);
-    if (!st.ok()) {
-      (void)w_.Exec("ROLLBACK");
-      return st;
-    }
-    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
-      (void)w_.Exec("ROLLBACK");
-      return MakeError(ErrorCode::kUnavailable, c.error().message);
-    }
-    return OkStatus();
+    return WriteTransaction([&] { return WriteRecordsLocked(writes); });
   }
 
   Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& id) override {
@@ -329,6 +307,23 @@ class SqliteStorage final : public Storage {
   }
 
  private:
+  // Runs `body` in one exclusive write transaction: all of it is committed, or none.
+  template <typename F>
+  Status WriteTransaction(F&& body) {
+    std::lock_guard<std::mutex> lock(w_.mu);
+    RETURN_IF_ERROR(w_.Exec("BEGIN IMMEDIATE"));
+    Status st = body();
+    if (!st.ok()) {
+      (void)w_.Exec("ROLLBACK");
+      return st;
+    }
+    if (auto c = w_.Exec("COMMIT"); !c.ok()) {
+      (void)w_.Exec("ROLLBACK");
+      return MakeError(ErrorCode::kUnavailable, c.error().message);
+    }
+    return OkStatus();
+  }
+
   // Conditional statements, as in the PostgreSQL backend; BEGIN IMMEDIATE already makes the
   // whole batch exclusive here.
   Status WriteRecordsLocked(const std::vector<RecordWrite>& writes) {
