@@ -628,10 +628,11 @@ void AccessService::Notify(const std::vector<std::string>& tenants, const Json& 
   for (const auto& t : tenants) impl_->notifier(t, event);
 }
 
-Status AccessService::Commit(AccessRequest& r, std::vector<ledger::AppendRequest> entries) {
+Status AccessService::Commit(AccessRequest& r, std::vector<ledger::AppendRequest> entries, Review* first_entry_of) {
   if (!entries.empty()) {
     ASSIGN_OR_RETURN(auto appended, ledger_.AppendMany(std::move(entries)));
     for (const auto& a : appended) r.ledger_indexes.push_back(a.index);
+    if (first_entry_of) first_entry_of->ledger_index = appended.front().index;
   }
   RETURN_IF_ERROR(store_.WriteRecords({{kRequestKind, r.id, ToJson(r, true).dump()}}));
   std::unique_lock<std::shared_mutex> lock(impl_->mu);
@@ -921,15 +922,8 @@ Result<AccessRequest> AccessService::AddReview(const std::string& request_id, co
     notify = TenantsOf(*snap, r);
     event = {{"event", "access.granted"}, {"request_id", r.id}, {"expires", r.grant_expires}};
   }
-  std::vector<uint64_t> before = r.ledger_indexes;
-  RETURN_IF_ERROR(Commit(r, std::move(entries)));
-  // The review's own ledger index is the first entry this commit wrote.
-  if (r.ledger_indexes.size() > before.size()) {
-    r.reviews.back().ledger_index = r.ledger_indexes[before.size()];
-    RETURN_IF_ERROR(store_.WriteRecords({{kRequestKind, r.id, ToJson(r, true).dump()}}));
-    std::unique_lock<std::shared_mutex> lock(impl_->mu);
-    impl_->requests[r.id] = r;
-  }
+  // The review's entry is the first this commit writes.
+  RETURN_IF_ERROR(Commit(r, std::move(entries), &r.reviews.back()));
   if (r.state == State::kActive && !r.break_glass) {
     std::unique_lock<std::shared_mutex> lock(impl_->mu);
     impl_->last_activity[r.requester] = now;

@@ -229,7 +229,8 @@ class AccessService {
  private:
   Result<AccessRequest> Open(const std::string& requester, const NewRequest& req, bool break_glass);
   // Ledgers `entries` (in order), then stores the request, then publishes it in memory.
-  Status Commit(AccessRequest& r, std::vector<ledger::AppendRequest> entries);
+  // `first_entry_of`, if given, is a review of `r` that the first entry records.
+  Status Commit(AccessRequest& r, std::vector<ledger::AppendRequest> entries, Review* first_entry_of = nullptr);
   void Notify(const std::vector<std::string>& tenants, const Json& event);
   bool ExpireIfDue(AccessRequest& r, int64_t now, std::vector<ledger::AppendRequest>& entries);
 

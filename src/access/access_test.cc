@@ -193,6 +193,8 @@ TEST_P(AccessSuite, DefaultRuleOneReviewerNeverTheRequester) {
   auto types = EntryTypes();
   EXPECT_EQ(types.back(), "access.grant");
   EXPECT_EQ(types[types.size() - 2], "access.review");
+  // The stored review points at its own entry.
+  EXPECT_EQ(svc_->Get(r->id)->reviews.back().ledger_index, ledger_->Size() - 2);
 }
 
 TEST_P(AccessSuite, KOfNFromTheNamedRoles) {

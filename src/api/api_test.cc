@@ -63,6 +63,15 @@ class ApiTest : public ::testing::Test {
   std::string admin_, reader_;
 };
 
+TEST(Permissions, EveryNamedPermissionCanBeGranted) {
+  for (const char* p : {perm::kLedgerAppend, perm::kLedgerReadConfidential, perm::kLedgerErase, perm::kTokensCreate,
+                        perm::kAccessRequest, perm::kAccessReview, perm::kAccessRevoke, perm::kAccessBreakGlass,
+                        perm::kAuthzCheck, perm::kDirectoryRead, perm::kDirectoryWrite, perm::kPolicyPropose,
+                        perm::kPolicyApprove, perm::kPostureRead, perm::kTenantRead}) {
+    EXPECT_EQ(std::count(AllPermissions().begin(), AllPermissions().end(), p), 1) << p;
+  }
+}
+
 TEST_F(ApiTest, AppendNeedsTokenAndPermission) {
   const std::string body = R"({"type":"test.entry","body":{"x":1}})";
   auto r = Call("POST", "/v1/ledger/entries", body);

@@ -2,20 +2,15 @@
 
 #include <algorithm>
 
+#include "access/policy.h"
 #include "core/encoding.h"
 #include "core/time.h"
 #include "crypto/sha256.h"
 
 namespace cloudpact::api {
 
-const std::vector<std::string>& AllPermissions() {
-  static const std::vector<std::string> kAll = {
-      perm::kLedgerAppend,   perm::kLedgerReadConfidential, perm::kLedgerErase,     perm::kTokensCreate,
-      perm::kAccessRequest,  perm::kAccessReview,           perm::kAccessRevoke,    perm::kAccessBreakGlass,
-      perm::kAuthzCheck,     perm::kDirectoryRead,          perm::kDirectoryWrite,  perm::kPolicyPropose,
-      perm::kPolicyApprove,  perm::kPostureRead,            perm::kTenantRead};
-  return kAll;
-}
+// One list for tokens and for the policy's `admin:` grants, so the two cannot drift apart.
+const std::vector<std::string>& AllPermissions() { return access::AdminPermissions(); }
 
 bool Principal::Has(std::string_view permission) const {
   return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
