@@ -22,5 +22,20 @@ TEST(Sha256Test, ConstantTimeEqualsComparesContentAndLength) {
   EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
 }
 
+TEST(Sha256Test, StreamEqualsOneShotWhateverTheChunking) {
+  std::string data;
+  for (int i = 0; i < 100000; ++i) data.push_back(static_cast<char>(i * 131 % 251));
+  for (size_t chunk : {1u, 63u, 64u, 65u, 4096u, 100000u}) {
+    Sha256Stream s;
+    for (size_t i = 0; i < data.size(); i += chunk) s.Update(std::string_view(data).substr(i, chunk));
+    EXPECT_EQ(s.bytes(), data.size());
+    EXPECT_EQ(s.Final(), Sha256(data)) << chunk;
+  }
+  Sha256Stream s;
+  s.Update("abc");
+  (void)s.Final();
+  EXPECT_EQ(s.Final(), Sha256(""));  // starts over after Final
+}
+
 }  // namespace
 }  // namespace cloudpact::crypto

@@ -1,0 +1,1 @@
+#include "gateway/line_editor.h"

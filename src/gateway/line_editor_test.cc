@@ -1,0 +1,2 @@
+#include "gateway/line_editor.h"
+#include <gtest/gtest.h>

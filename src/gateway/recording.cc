@@ -1,0 +1,1 @@
+#include "gateway/recording.h"

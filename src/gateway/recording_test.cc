@@ -1,0 +1,2 @@
+#include "gateway/recording.h"
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+#include "gateway/transfer.h"
+#include <gtest/gtest.h>
