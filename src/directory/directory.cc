@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/encoding.h"
+#include "crypto/ssh_key.h"
 
 namespace cloudpact::directory {
 namespace {
@@ -19,6 +20,15 @@ bool ValidId(const std::string& id) {
            c == '_' || c == '-' || c == '@';
   };
   return std::isalnum(static_cast<unsigned char>(id[0])) && std::all_of(id.begin(), id.end(), ok);
+}
+
+// A DNS name or an IPv4/IPv6 literal: no spaces, no option-like leading '-', nothing an SSH
+// library could read as something else.
+bool ValidHost(const std::string& host) {
+  if (host.empty() || host.size() > 253 || host[0] == '-') return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_';
+  });
 }
 
 // Reads typed fields out of a JSON object and collects every problem with its source line,
@@ -64,7 +74,8 @@ class Reader {
     }
     if (!it->is_string()) { Problem(p, "expected a string"); return fallback; }
     std::string s = it->get<std::string>();
-    if (s.size() > kMaxString && std::string(key) != "public_key" && std::string(key) != "webhook_url") {
+    if (s.size() > kMaxString && std::string(key) != "public_key" && std::string(key) != "webhook_url" &&
+        std::string(key) != "host_key") {
       Problem(p, "longer than " + std::to_string(kMaxString) + " bytes");
     }
     return s;
@@ -169,8 +180,10 @@ std::string Snapshot::PrincipalKind(const std::string& id) const {
 
 Json ToJson(const Platform& v) { return {{"id", v.id}, {"name", v.name}, {"kind", v.kind}}; }
 Json ToJson(const Resource& v) {
-  return {{"id", v.id}, {"platform", v.platform}, {"type", v.type}, {"labels", LabelsJson(v.labels)},
-          {"tenant", v.tenant}, {"tenant_data", v.tenant_data}, {"risk", RiskName(v.risk)}};
+  Json j = {{"id", v.id}, {"platform", v.platform}, {"type", v.type}, {"labels", LabelsJson(v.labels)},
+            {"tenant", v.tenant}, {"tenant_data", v.tenant_data}, {"risk", RiskName(v.risk)}};
+  if (v.ssh) j["ssh"] = {{"host", v.ssh->host}, {"port", v.ssh->port}, {"host_key", v.ssh->host_key}};
+  return j;
 }
 Json ToJson(const Staff& v) {
   return {{"id", v.id}, {"name", v.name},
@@ -197,7 +210,7 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
     spec.platforms.push_back({r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "kind", false)});
   });
   r.List(root, "", "resources", [&](const Json& v, const std::string& p) {
-    if (!r.Object(v, p, {"id", "platform", "type", "labels", "tenant", "tenant_data", "risk"})) return;
+    if (!r.Object(v, p, {"id", "platform", "type", "labels", "tenant", "tenant_data", "risk", "ssh"})) return;
     Resource res;
     res.id = r.Id(v, p, "id", true);
     res.platform = r.Id(v, p, "platform", true);
@@ -209,6 +222,28 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
     if (!ParseRisk(risk, &res.risk)) r.Problem(JsonPointerAppend(p, "risk"), "risk must be low, medium, high or critical");
     if (res.tenant_data && res.tenant.empty()) {
       r.Problem(JsonPointerAppend(p, "tenant_data"), "a resource holding tenant data must name its tenant");
+    }
+    if (auto it = v.find("ssh"); it != v.end() && !it->is_null()) {
+      std::string sp = JsonPointerAppend(p, "ssh");
+      if (r.Object(*it, sp, {"host", "port", "host_key"})) {
+        SshEndpoint ep;
+        ep.host = r.String(*it, sp, "host", true);
+        if (!ep.host.empty() && !ValidHost(ep.host)) r.Problem(JsonPointerAppend(sp, "host"), "expected a host name or IP address");
+        if (auto port = it->find("port"); port != it->end()) {
+          if (!port->is_number_integer() || port->get<int64_t>() < 1 || port->get<int64_t>() > 65535) {
+            r.Problem(JsonPointerAppend(sp, "port"), "expected a port number 1-65535");
+          } else {
+            ep.port = port->get<int>();
+          }
+        }
+        ep.host_key = r.String(*it, sp, "host_key", true);
+        if (!ep.host_key.empty()) {
+          auto key = crypto::ParseSshPublicKey(ep.host_key);
+          if (!key.ok()) r.Problem(JsonPointerAppend(sp, "host_key"), "host key: " + key.error().message);
+          else ep.host_key = key->ToLine();
+        }
+        res.ssh = std::move(ep);
+      }
     }
     spec.resources.push_back(std::move(res));
   });
@@ -226,6 +261,16 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
     }
     s.roles = r.Strings(v, p, "roles");
     s.ssh_keys = r.Strings(v, p, "ssh_keys");
+    for (size_t i = 0; i < s.ssh_keys.size(); ++i) {
+      // Operators sign in to the gateway with these; a key that does not parse would only
+      // fail later, at the first login, with nobody told why.
+      auto key = crypto::ParseSshPublicKey(s.ssh_keys[i]);
+      if (!key.ok()) {
+        r.Problem(JsonPointerAppend(JsonPointerAppend(p, "ssh_keys"), std::to_string(i)), key.error().message);
+      } else {
+        s.ssh_keys[i] = key->ToLine();
+      }
+    }
     s.email = r.String(v, p, "email", false);
     s.disabled = r.Bool(v, p, "disabled", false);
     spec.staff.push_back(std::move(s));

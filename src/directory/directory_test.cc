@@ -76,6 +76,34 @@ tenants:
   EXPECT_NE(m.find("line 11: /tenants/0/approvers/0/public_key: expected a base64 Ed25519 public key"), std::string::npos) << m;
 }
 
+TEST(ParseDirectory, SshTargetsPinTheirHostKeyAndStaffKeysMustParse) {
+  const std::string key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+  auto spec = ParseDirectory(*ParseYaml("platforms: [{id: p}]\nresources:\n  - {id: h1, platform: p, type: host, ssh: {host: 10.0.0.5, port: 2222, host_key: '" +
+                                        key + " root@h1'}}\nstaff:\n  - {id: al, ssh_keys: ['  " + key + " al@laptop  ']}\n"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  ASSERT_TRUE(spec->resources[0].ssh.has_value());
+  EXPECT_EQ(spec->resources[0].ssh->host, "10.0.0.5");
+  EXPECT_EQ(spec->resources[0].ssh->port, 2222);
+  EXPECT_EQ(spec->resources[0].ssh->host_key, key + " root@h1");
+  EXPECT_EQ(spec->staff[0].ssh_keys[0], key + " al@laptop");  // normalised
+  EXPECT_EQ(ToJson(spec->resources[0])["ssh"]["port"], 2222);
+
+  auto bad = ParseDirectory(*ParseYaml(R"(platforms: [{id: p}]
+resources:
+  - {id: h1, platform: p, type: host, ssh: {host: "-oProxyCommand=x", port: 70000, host_key: "ssh-ed25519 AAAA"}}
+  - {id: h2, platform: p, type: host, ssh: {port: 22}}
+staff:
+  - {id: al, ssh_keys: ["not a key"]}
+)"));
+  ASSERT_FALSE(bad.ok());
+  const std::string& m = bad.error().message;
+  EXPECT_NE(m.find("line 3: /resources/0/ssh/host: expected a host name"), std::string::npos) << m;
+  EXPECT_NE(m.find("line 3: /resources/0/ssh/port: expected a port number"), std::string::npos) << m;
+  EXPECT_NE(m.find("line 3: /resources/0/ssh/host_key: host key:"), std::string::npos) << m;
+  EXPECT_NE(m.find("line 4: /resources/1/ssh: missing required field \"host\""), std::string::npos) << m;
+  EXPECT_NE(m.find("line 6: /staff/0/ssh_keys/0:"), std::string::npos) << m;
+}
+
 TEST(ParseDirectory, WebhooksMustBeHttpsOffLoopback) {
   EXPECT_FALSE(ParseDirectory(*ParseYaml("tenants: [{id: t, webhook_url: 'http://example.com/hook'}]")).ok());
   EXPECT_TRUE(ParseDirectory(*ParseYaml("tenants: [{id: t, webhook_url: 'https://example.com/hook'}]")).ok());

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,15 @@ struct Platform {
   std::string kind;  // free text: "openstack", "kubernetes", "aliyun", …
 };
 
+// How the gateway reaches a host over SSH. The host key is pinned: the gateway refuses a
+// target that presents any other. The credential the gateway logs in with is not here (the
+// directory is public evidence); it is set separately and kept sealed (docs/GATEWAY.md).
+struct SshEndpoint {
+  std::string host;
+  int port = 22;
+  std::string host_key;  // OpenSSH public key line of the target's host key
+};
+
 struct Resource {
   std::string id;
   std::string platform;  // a Platform id
@@ -30,6 +40,7 @@ struct Resource {
   std::string tenant;    // owning tenant id; empty: the provider's own
   bool tenant_data = false;  // holds tenant data: access needs the tenant's signed approval
   Risk risk = Risk::kLow;
+  std::optional<SshEndpoint> ssh;  // set for hosts reachable through the SSH gateway
 };
 
 enum class StaffKind { kInternal, kOutsourced };
