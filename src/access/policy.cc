@@ -7,11 +7,15 @@
 #include <unordered_map>
 #include <utility>
 
+#include <re2/re2.h>
+
 namespace cloudpact::access {
 namespace {
 
 constexpr size_t kMaxEntries = 10'000;  // per list, and per labels mapping
 constexpr size_t kMaxStringBytes = 256;
+constexpr size_t kMaxLongStringBytes = 4096;  // command patterns and their messages
+constexpr int64_t kMaxPatternMemory = 1 << 20;  // per compiled command pattern (RE2 max_mem)
 constexpr int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
 constexpr int kMaxApprovals = 10;
 constexpr int kMaxUtcOffsetMinutes = 14 * 60;
@@ -237,14 +241,15 @@ class PolicyParser {
     if (it != obj.end()) fn(*it, At(ptr, key));
   }
 
-  bool String(const Json& v, const std::string& ptr, std::string* out, bool allow_empty = false) {
+  bool String(const Json& v, const std::string& ptr, std::string* out, bool allow_empty = false,
+              size_t max_bytes = kMaxStringBytes) {
     if (!v.is_string()) {
       WrongType(v, ptr, "a string");
       return false;
     }
     const auto& s = v.get_ref<const std::string&>();
-    if (s.size() > kMaxStringBytes) {
-      Fail(ptr, "longer than " + std::to_string(kMaxStringBytes) + " bytes");
+    if (s.size() > max_bytes) {
+      Fail(ptr, "longer than " + std::to_string(max_bytes) + " bytes");
       return false;
     }
     if (!ValidUtf8(s)) {
@@ -690,10 +695,98 @@ class PolicyParser {
           [&](const Json& f, const std::string& p) { RoleRefs(f, p, &out->reviewer_roles); });
   }
 
+  void ParseGatewayMatch(const Json& v, const std::string& ptr, GatewayMatch* out) {
+    if (!Object(v, ptr, {"resources", "min_risk", "roles", "logins", "modes"})) return;
+    Field(v, ptr, "resources",
+          [&](const Json& f, const std::string& p) { ParseSelector(f, p, &out->resources); });
+    Field(v, ptr, "min_risk", [&](const Json& f, const std::string& p) {
+      std::string s;
+      if (String(f, p, &s) && !directory::ParseRisk(s, &out->min_risk)) {
+        Fail(p, "invalid risk " + Quote(s) + " (expected low, medium, high or critical)");
+      }
+    });
+    Field(v, ptr, "roles", [&](const Json& f, const std::string& p) { RoleRefs(f, p, &out->roles); });
+    Field(v, ptr, "logins", [&](const Json& f, const std::string& p) { StringList(f, p, &out->logins); });
+    Field(v, ptr, "modes", [&](const Json& f, const std::string& p) {
+      StringList(f, p, &out->modes, [this](const std::string& s, const std::string& item_ptr) {
+        if (s != "shell" && s != "exec") Fail(item_ptr, "invalid mode " + Quote(s) + " (expected shell or exec)");
+      });
+    });
+  }
+
+  void ParseCommandRule(const Json& v, const std::string& ptr, CommandRule* out) {
+    out->line = doc_.LineOf(ptr);
+    if (!Object(v, ptr, {"name", "pattern", "action", "message", "match"})) return;
+    NameField(v, ptr, "command rule", &out->name);
+    auto it = v.find("pattern");
+    if (it == v.end()) {
+      Fail(ptr, "missing \"pattern\"");
+    } else if (String(*it, At(ptr, "pattern"), &out->pattern, false, kMaxLongStringBytes)) {
+      // Checked here so that a policy with a pattern the gateway cannot compile is never
+      // proposed, rather than failing at the first session.
+      RE2::Options options;
+      options.set_log_errors(false);
+      options.set_max_mem(kMaxPatternMemory);
+      RE2 re(out->pattern, options);
+      if (!re.ok()) Fail(At(ptr, "pattern"), "invalid RE2 pattern: " + Printable(re.error(), 200));
+    }
+    auto act = v.find("action");
+    if (act == v.end()) {
+      Fail(ptr, "missing \"action\" (allow, deny, review or alert)");
+    } else {
+      std::string s;
+      if (String(*act, At(ptr, "action"), &s)) {
+        if (s == "allow") out->action = CommandAction::kAllow;
+        else if (s == "deny") out->action = CommandAction::kDeny;
+        else if (s == "review") out->action = CommandAction::kReview;
+        else if (s == "alert") out->action = CommandAction::kAlert;
+        else Fail(At(ptr, "action"), "invalid action " + Quote(s) + " (expected allow, deny, review or alert)");
+      }
+    }
+    Field(v, ptr, "message",
+          [&](const Json& f, const std::string& p) { String(f, p, &out->message, true, kMaxLongStringBytes); });
+    Field(v, ptr, "match", [&](const Json& f, const std::string& p) { ParseGatewayMatch(f, p, &out->match); });
+  }
+
+  void ParseTransferRule(const Json& v, const std::string& ptr, TransferRule* out) {
+    out->line = doc_.LineOf(ptr);
+    if (!Object(v, ptr, {"name", "action", "match"})) return;
+    NameField(v, ptr, "file transfer rule", &out->name);
+    auto act = v.find("action");
+    std::string s;
+    if (act == v.end()) {
+      Fail(ptr, "missing \"action\" (allow or deny)");
+    } else if (String(*act, At(ptr, "action"), &s)) {
+      if (s == "allow") out->allow = true;
+      else if (s != "deny") Fail(At(ptr, "action"), "invalid action " + Quote(s) + " (expected allow or deny)");
+    }
+    Field(v, ptr, "match", [&](const Json& f, const std::string& p) { ParseGatewayMatch(f, p, &out->match); });
+  }
+
+  void ParseGateway(const Json& v, const std::string& ptr, GatewayRules* out) {
+    if (!Object(v, ptr, {"commands", "file_transfers", "review_timeout"})) return;
+    Field(v, ptr, "review_timeout",
+          [&](const Json& f, const std::string& p) { Duration(f, p, &out->review_timeout_seconds); });
+    Field(v, ptr, "commands", [&](const Json& f, const std::string& p) {
+      List(f, p, [&](const Json& item, const std::string& item_ptr) {
+        CommandRule rule;
+        ParseCommandRule(item, item_ptr, &rule);
+        out->commands.push_back(std::move(rule));
+      });
+    });
+    Field(v, ptr, "file_transfers", [&](const Json& f, const std::string& p) {
+      List(f, p, [&](const Json& item, const std::string& item_ptr) {
+        TransferRule rule;
+        ParseTransferRule(item, item_ptr, &rule);
+        out->transfers.push_back(std::move(rule));
+      });
+    });
+  }
+
   void ParsePolicy(const Json& v, Policy* policy) {
     if (!Object(v, "",
                 {"request_ttl", "default_max_duration", "dormant_after", "roles", "approval_rules",
-                 "separation_of_duties", "break_glass"})) {
+                 "separation_of_duties", "break_glass", "gateway"})) {
       return;
     }
     Field(v, "", "roles", [&](const Json& f, const std::string& p) { CollectRoles(f, p, policy); });
@@ -718,6 +811,7 @@ class PolicyParser {
     Field(v, "", "break_glass", [&](const Json& f, const std::string& p) {
       ParseBreakGlass(f, p, &policy->break_glass);
     });
+    Field(v, "", "gateway", [&](const Json& f, const std::string& p) { ParseGateway(f, p, &policy->gateway); });
   }
 
   const YamlDocument& doc_;
@@ -728,6 +822,16 @@ class PolicyParser {
 };
 
 }  // namespace
+
+std::string_view CommandActionName(CommandAction action) {
+  switch (action) {
+    case CommandAction::kAllow: return "allow";
+    case CommandAction::kDeny: return "deny";
+    case CommandAction::kReview: return "review";
+    case CommandAction::kAlert: return "alert";
+  }
+  return "allow";
+}
 
 bool Selector::Matches(const directory::Resource& resource) const {
   if (!platforms.empty() && !Contains(platforms, resource.platform)) return false;

@@ -121,12 +121,52 @@ struct BreakGlassRules {
   std::vector<std::string> reviewer_roles;   // empty: anyone whose roles grant access:review
 };
 
+// What the SSH gateway does with a command line (docs/GATEWAY.md).
+enum class CommandAction { kAllow, kDeny, kReview, kAlert };
+std::string_view CommandActionName(CommandAction action);
+
+// Which sessions a gateway rule covers. Every non-empty field must match.
+struct GatewayMatch {
+  Selector resources;                        // the target
+  directory::Risk min_risk = directory::Risk::kLow;
+  std::vector<std::string> roles;            // the operator holds one of these
+  std::vector<std::string> logins;           // the login on the target
+  std::vector<std::string> modes;            // "shell" (interactive) or "exec"; empty: both
+};
+
+// A command rule: an RE2 pattern searched for in each line of a command (unanchored; use ^
+// and $ to anchor). The first rule whose pattern and match apply decides.
+struct CommandRule {
+  std::string name;
+  std::string pattern;
+  CommandAction action = CommandAction::kAllow;
+  std::string message;  // shown to the operator and ledgered
+  GatewayMatch match;
+  int line = 0;
+};
+
+// Whether SFTP/SCP is allowed for a session; the first matching rule decides, and with no
+// matching rule file transfer is denied.
+struct TransferRule {
+  std::string name;
+  bool allow = false;
+  GatewayMatch match;
+  int line = 0;
+};
+
+struct GatewayRules {
+  std::vector<CommandRule> commands;    // no matching rule: allow
+  std::vector<TransferRule> transfers;  // no matching rule: deny
+  int64_t review_timeout_seconds = 300; // a held command is dropped after this
+};
+
 struct Policy {
   std::vector<Role> roles;
   std::vector<ApprovalRule> rules;
   std::vector<RoleConflict> role_conflicts;
   std::vector<ApprovalConflict> approval_conflicts;
   BreakGlassRules break_glass;
+  GatewayRules gateway;
   int64_t request_ttl_seconds = 12 * 3600;          // undecided requests expire
   int64_t default_max_duration_seconds = 8 * 3600;  // cap when no rule says otherwise
   int64_t dormant_after_seconds = 90 * 24 * 3600;   // posture: unused privileged accounts

@@ -251,6 +251,61 @@ TEST(PolicyParse, YamlErrorsPropagate) {
   EXPECT_THAT(p.error().message, HasSubstr("duplicate key \"roles\""));
 }
 
+TEST(PolicyParse, GatewayRules) {
+  auto policy = ParsePolicyYaml(R"(roles:
+  - {name: sre, permissions: [{actions: ["login:*"], resources: {types: [host]}}]}
+gateway:
+  review_timeout: 2m
+  commands:
+    - name: no-interpreters
+      pattern: '^\s*(python3?|perl|bash)\s*$'
+      action: deny
+      message: "交互式解释器被禁止 / interactive interpreters are not allowed"
+      match: {min_risk: high, logins: [root], modes: [shell]}
+    - {name: review-restarts, pattern: 'systemctl\s+restart', action: review, match: {roles: [sre], resources: {types: [host]}}}
+    - {name: watch-sudo, pattern: '\bsudo\b', action: alert}
+  file_transfers:
+    - {name: none-on-tenant-data, action: deny, match: {resources: {tenant_data: true}}}
+    - {name: hosts, action: allow, match: {resources: {types: [host]}}}
+)");
+  ASSERT_TRUE(policy.ok()) << policy.error().message;
+  const GatewayRules& g = policy->gateway;
+  EXPECT_EQ(g.review_timeout_seconds, 120);
+  ASSERT_EQ(g.commands.size(), 3u);
+  EXPECT_EQ(g.commands[0].name, "no-interpreters");
+  EXPECT_EQ(g.commands[0].action, CommandAction::kDeny);
+  EXPECT_EQ(g.commands[0].match.min_risk, directory::Risk::kHigh);
+  EXPECT_EQ(g.commands[0].match.logins, std::vector<std::string>{"root"});
+  EXPECT_EQ(g.commands[0].match.modes, std::vector<std::string>{"shell"});
+  EXPECT_THAT(g.commands[0].message, HasSubstr("interactive interpreters"));
+  EXPECT_EQ(g.commands[1].action, CommandAction::kReview);
+  EXPECT_EQ(g.commands[1].match.roles, std::vector<std::string>{"sre"});
+  EXPECT_EQ(g.commands[2].action, CommandAction::kAlert);
+  ASSERT_EQ(g.transfers.size(), 2u);
+  EXPECT_FALSE(g.transfers[0].allow);
+  EXPECT_TRUE(g.transfers[1].allow);
+  EXPECT_EQ(g.transfers[1].line, 15);
+
+  EXPECT_EQ(ParsePolicyYaml("{}")->gateway.review_timeout_seconds, 300);
+}
+
+TEST(PolicyValidate, GatewayRulesAreChecked) {
+  const std::string problems = Problems(R"(gateway:
+  commands:
+    - {name: bad-re, pattern: 'ls (unclosed', action: deny}
+    - {name: bad-action, pattern: 'x', action: block}
+    - {name: no-pattern, action: deny, match: {roles: [ghost], modes: [tty]}}
+  file_transfers:
+    - {name: t, action: maybe}
+)");
+  EXPECT_THAT(problems, HasSubstr("line 3: /gateway/commands/0/pattern: invalid RE2 pattern: missing )"));
+  EXPECT_THAT(problems, HasSubstr("line 4: /gateway/commands/1/action: invalid action \"block\""));
+  EXPECT_THAT(problems, HasSubstr("line 5: /gateway/commands/2: missing \"pattern\""));
+  EXPECT_THAT(problems, HasSubstr("line 5: /gateway/commands/2/match/roles/0: undefined role \"ghost\""));
+  EXPECT_THAT(problems, HasSubstr("line 5: /gateway/commands/2/match/modes/0: invalid mode \"tty\""));
+  EXPECT_THAT(problems, HasSubstr("line 7: /gateway/file_transfers/0/action: invalid action \"maybe\""));
+}
+
 TEST(PolicyValidate, TopLevelMustBeAMapping) {
   EXPECT_THAT(Problems("- a\n- b\n"), HasSubstr("line 1: /: must be a mapping, not a list"));
   EXPECT_THAT(Problems(""), HasSubstr("/: must be a mapping, not null"));
