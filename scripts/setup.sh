@@ -11,7 +11,7 @@ PACKAGES=(
   libargon2-dev liboath-dev libyaml-cpp-dev libssh-dev libre2-dev libzstd-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-  postgresql curl procps openssl openssh-client openssh-server zstd golang-go golang-golang-x-mod-dev
+  postgresql curl procps openssl openssh-client openssh-server zstd asciinema golang-go golang-golang-x-mod-dev
   nodejs $(command -v npm >/dev/null || echo npm)  # npm ships inside NodeSource's nodejs, which conflicts with Debian's npm
 )
 

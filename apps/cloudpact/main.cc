@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
 
   server::ServeOptions serve;
   std::string checkpoint_interval = "500ms";
-  auto* s = app.add_subcommand("serve", "Run the server (HTTP API, ledger sequencer)");
+  auto* s = app.add_subcommand("serve", "Run the server (HTTP API, SSH gateway, ledger sequencer)");
   s->add_option("--data-dir", serve.data_dir, "Directory for keys, tokens and the SQLite database")->required();
   s->add_option("--listen", serve.listen, "HOST:PORT for HTTP (plain HTTP only on loopback)")->capture_default_str();
   s->add_option("--db", serve.db, "Storage URL: sqlite:PATH (default DIR/cloudpact.db) or postgresql://...");
@@ -209,6 +209,7 @@ int main(int argc, char** argv) {
   s->add_option("--witness-key", serve.witness_keys, "Verifier key of a witness whose cosignatures are accepted (repeatable)");
   s->add_option("--max-body", serve.max_body, "Largest request body in bytes")->capture_default_str();
   s->add_option("--http-threads", serve.http_threads, "HTTP worker threads")->capture_default_str();
+  s->add_option("--ssh-listen", serve.ssh_listen, "HOST:PORT of the SSH gateway, or \"off\"")->capture_default_str();
   s->add_flag("--demo", serve.demo, "Load the demo directory and policy into an empty install (tokens in DIR/demo/)");
 
   auto* ledger_cmd = app.add_subcommand("ledger", "Ledger tools");

@@ -1087,6 +1087,19 @@ Result<uint64_t> AccessService::RecordUse(const std::string& grant, const std::s
   return appended.index;
 }
 
+Result<uint64_t> AccessService::RecordEvidence(const std::string& grant, ledger::AppendRequest entry) {
+  const std::string actor = entry.actor;
+  ASSIGN_OR_RETURN(auto appended, ledger_.Append(std::move(entry)));
+  const int64_t now = clock_();
+  std::unique_lock<std::shared_mutex> lock(impl_->mu);
+  if (!actor.empty()) impl_->last_activity[actor] = now;
+  if (!grant.empty()) {
+    auto it = impl_->requests.find(grant);
+    if (it != impl_->requests.end()) it->second.ledger_indexes.push_back(appended.index);
+  }
+  return appended.index;
+}
+
 // --- posture and transparency ---------------------------------------------------------
 
 Json AccessService::Posture() const {

@@ -211,6 +211,13 @@ class AccessService {
   Result<uint64_t> RecordUse(const std::string& grant, const std::string& principal, const std::string& action,
                              const std::string& resource, const Json& detail);
 
+  // Records an entry about the use of `grant` (a gateway session, a command, a file) and
+  // lists it with the grant, so that the tenant's access log shows it beside the approvals.
+  // `grant` may be empty (a standing role, or an attempt that no grant covered): the entry
+  // is then recorded but linked to nothing. The error is the ledger's: the caller must not
+  // go on with what it wanted to record.
+  Result<uint64_t> RecordEvidence(const std::string& grant, ledger::AppendRequest entry);
+
   // --- access review campaigns ---
   Result<Campaign> StartCampaign(const std::string& name, int64_t due, const std::string& actor);
   // Reviewers need access:review; nobody decides on their own assignment.

@@ -951,7 +951,10 @@ const std::vector<std::string>& AdminPermissions() {
                                                                 "ledger:append",
                                                                 "ledger:read_confidential",
                                                                 "ledger:erase",
-                                                                "tokens:create"};
+                                                                "tokens:create",
+                                                                "sessions:read",
+                                                                "sessions:control",
+                                                                "targets:credentials"};
   return *permissions;
 }
 

@@ -512,6 +512,28 @@ Result<Session> Accounts::SignIn(const std::string& principal, std::string_view 
   return s;
 }
 
+Status Accounts::VerifySecondFactor(const std::string& principal, std::string_view totp_code) {
+  RETURN_IF_ERROR(CheckPrincipal(principal));
+  const int64_t now = Now();
+  ASSIGN_OR_RETURN(const int64_t failures, BeginAttempt(principal, now));
+  (void)failures;
+  ASSIGN_OR_RETURN(Totp totp, ReadTotp(store_, principal));
+  if (!totp.secret) {
+    return MakeError(ErrorCode::kFailedPrecondition, principal + " has no TOTP enrolled; enrol in the console first");
+  }
+  auto secret = sealer_.OpenText(*totp.secret, principal);
+  if (!secret.ok()) return MakeError(ErrorCode::kDataLoss, "TOTP secret of " + principal + " does not open");
+  auto step = crypto::VerifyTotp(*secret, StripSpaces(totp_code), now);
+  if (!step.ok() || !step->has_value() || **step <= totp.last_step) {
+    return MakeError(ErrorCode::kUnauthenticated, "invalid or already used TOTP code");
+  }
+  totp.last_step = **step;
+  Status st = store_.WriteRecords({RecordWrite{kTotpKind, principal, TotpBody(totp), totp.version},
+                                   RecordWrite{kLockoutKind, principal, "", RecordWrite::kAnyVersion, /*erase=*/true}});
+  if (Conflict(st)) return MakeError(ErrorCode::kUnauthenticated, "invalid or already used TOTP code");
+  return st;
+}
+
 Result<SessionInfo> Accounts::Authenticate(std::string_view cookie_secret) {
   if (!ValidSecret(cookie_secret))
     return MakeError(ErrorCode::kUnauthenticated, "no valid session");

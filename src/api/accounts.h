@@ -115,6 +115,11 @@ class Accounts {
   Result<Session> SignIn(const std::string& principal, std::string_view password,
                          std::string_view totp_code, const std::string& source);
 
+  // The second factor alone, for sign-ins whose first factor is checked elsewhere (the SSH
+  // gateway checks the operator's key): a current TOTP code never accepted before. Counts
+  // toward the same lockout as SignIn. kFailedPrecondition when no TOTP is enrolled.
+  Status VerifySecondFactor(const std::string& principal, std::string_view totp_code);
+
   // Seconds until principal may try to sign in again; 0 if it may now (for Retry-After).
   Result<int64_t> RetryAfter(const std::string& principal);
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/auth.h"
+#include "api/gateway_routes.h"
 #include "api/governance.h"
 #include "api/http.h"
 #include "ledger/ledger.h"
@@ -30,6 +31,7 @@ class Api {
   // Mounts the access-governance routes (directory, policy, requests, …); optional so that
   // the ledger API can be served and tested on its own.
   void SetGovernance(GovernanceRoutes* routes) { governance_ = routes; }
+  void SetGateway(GatewayRoutes* routes) { gateway_ = routes; }
 
  private:
   void AppendEntry(const Request& r, const Principal& p, Respond respond);
@@ -49,6 +51,7 @@ class Api {
   Authenticator& auth_;
   ApiOptions options_;
   GovernanceRoutes* governance_ = nullptr;
+  GatewayRoutes* gateway_ = nullptr;
 };
 
 }  // namespace cloudpact::api

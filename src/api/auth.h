@@ -30,6 +30,11 @@ inline constexpr const char* kPolicyPropose = "policy:propose";
 inline constexpr const char* kPolicyApprove = "policy:approve";
 inline constexpr const char* kPostureRead = "posture:read";
 inline constexpr const char* kTenantRead = "tenant:read";
+// Gateway: list, inspect, watch and play back sessions; terminate sessions and decide
+// commands held for review; set the credentials the gateway logs in to targets with.
+inline constexpr const char* kSessionsRead = "sessions:read";
+inline constexpr const char* kSessionsControl = "sessions:control";
+inline constexpr const char* kTargetsCredentials = "targets:credentials";
 }  // namespace perm
 const std::vector<std::string>& AllPermissions();
 

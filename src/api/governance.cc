@@ -27,18 +27,6 @@ Result<YamlDocument> DocumentBody(const Request& r, size_t max) {
   return FromJson(std::move(j));
 }
 
-Result<std::string> StringMember(const Json& j, const char* key, bool required, size_t max = 4096) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (required) return MakeError(ErrorCode::kInvalidArgument, std::string("missing member \"") + key + "\"");
-    return std::string();
-  }
-  if (!it->is_string()) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a string");
-  std::string s = it->get<std::string>();
-  if (s.size() > max) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" is too long");
-  return s;
-}
-
 Result<std::vector<std::string>> StringList(const Json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_array()) {
@@ -66,20 +54,6 @@ Result<std::array<std::string, 3>> Triple(const Json& j) {
   const char* keys[3] = {"principal", "action", "resource"};
   for (int i = 0; i < 3; ++i) {
     ASSIGN_OR_RETURN(out[i], StringMember(j, keys[i], true, 256));
-  }
-  return out;
-}
-
-// "/prefix/{a}/rest" helpers: the path segments after a prefix.
-std::vector<std::string> Segments(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') { ++i; continue; }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
-    i = j;
   }
   return out;
 }

@@ -88,4 +88,29 @@ Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed) {
   return OkStatus();
 }
 
+Result<std::string> StringMember(const Json& j, const char* key, bool required, size_t max) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) return MakeError(ErrorCode::kInvalidArgument, std::string("missing member \"") + key + "\"");
+    return std::string();
+  }
+  if (!it->is_string()) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a string");
+  std::string s = it->get<std::string>();
+  if (s.size() > max) return MakeError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" is too long");
+  return s;
+}
+
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') { ++i; continue; }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
 }  // namespace cloudpact::api

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json.h"
 #include "core/result.h"
@@ -49,6 +50,12 @@ Response ErrorResponse(int status, std::string_view code, std::string_view messa
 Result<Json> JsonObjectBody(const Request& r, size_t max);
 // Rejects members a handler does not know, so that typos do not pass silently.
 Status OnlyMembers(const Json& j, std::initializer_list<const char*> allowed);
+
+// A string member of a request object: kInvalidArgument if missing (when required), not a
+// string, or longer than max bytes; "" when absent and optional.
+Result<std::string> StringMember(const Json& j, const char* key, bool required, size_t max = 4096);
+// The non-empty segments of a path: "/v1/a/b" -> {"v1", "a", "b"}.
+std::vector<std::string> Segments(std::string_view path);
 
 // Splits "a=1&b=2" (percent-decoding values); malformed escapes are kInvalidArgument.
 Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);

@@ -12,6 +12,9 @@
 
 #include "access/access.h"
 #include "api/accounts.h"
+#include "api/gateway_routes.h"
+#include "gateway/gateway.h"
+#include "gateway/recording.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/governance.h"
@@ -262,6 +265,37 @@ int Serve(const ServeOptions& o) {
   api::Accounts accounts(**store, *sealer, [a = access->get()](const std::string& p) { return a->MfaRequired(p); });
   governance.SetAccounts(&accounts);
   api.SetGovernance(&governance);
+
+  // The O&M gateway: target credentials sealed with the same key, recordings beside the data.
+  gateway::Credentials credentials(**store, **ledger, *sealer);
+  auto recordings = gateway::OpenRecordingStore(fs::path(o.data_dir) / "recordings");
+  if (!recordings.ok()) return fail("recordings", recordings.error());
+  std::unique_ptr<gateway::Gateway> gw;
+  std::unique_ptr<api::GatewayRoutes> gateway_routes;
+  if (o.ssh_listen != "off") {
+    auto hp = api::SplitHostPort(o.ssh_listen);
+    if (!hp.ok()) return fail("ssh-listen", hp.error());
+    gateway::GatewayDeps deps;
+    deps.store = store->get();
+    deps.ledger = ledger->get();
+    deps.directory = directory->get();
+    deps.access = access->get();
+    deps.credentials = &credentials;
+    deps.recordings = recordings->get();
+    deps.verify_totp = [&accounts](const std::string& p, const std::string& code) {
+      return accounts.VerifySecondFactor(p, code);
+    };
+    gateway::GatewayOptions gopts;
+    gopts.host = hp->first;
+    gopts.port = hp->second;
+    gopts.host_key = fs::path(o.data_dir) / "ssh-host-key";
+    auto started = gateway::Gateway::Start(deps, gopts);
+    if (!started.ok()) return fail("ssh-gateway", started.error());
+    gw = std::move(*started);
+    gateway_routes = std::make_unique<api::GatewayRoutes>(governance, *gw, credentials, **directory, o.max_body);
+    api.SetGateway(gateway_routes.get());
+    log::Info("ssh gateway listening", {{"host", gopts.host}, {"port", gw->port()}, {"host_key", gw->host_key_line()}});
+  }
   api::HttpServerOptions hopts;
   hopts.listen = o.listen;
   hopts.tls_cert = o.tls_cert;
@@ -281,6 +315,7 @@ int Serve(const ServeOptions& o) {
   // Answer requests in flight (their entries are committed by the sequencer meanwhile),
   // then commit whatever is still queued and publish a final checkpoint.
   (*http)->Shutdown(std::chrono::seconds(5));
+  gw.reset();  // ends live sessions, ledgering each end, before the ledger stops
   (*ledger)->Stop();
   log::Info("stopped", {{"ledger_size", (*ledger)->Size()}});
   return 0;

@@ -21,7 +21,10 @@ struct ServeOptions {
   std::vector<std::string> witness_keys;  // vkeys whose cosignatures are accepted
   bool demo = false;          // seed demo entries into an empty ledger
   size_t max_body = 1 << 20;
-  int http_threads = 2;
+  int http_threads = 4;
+  // The SSH gateway: HOST:PORT, or "off". Its host key is DIR/ssh-host-key (generated on
+  // first start), recordings go to DIR/recordings/.
+  std::string ssh_listen = "127.0.0.1:2222";
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.
