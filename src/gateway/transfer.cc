@@ -785,6 +785,16 @@ std::optional<std::vector<std::string>> SplitShellWords(std::string_view s) {
   return words;
 }
 
+// The file an scp source is sending.
+struct ScpFile {
+  uint64_t id = 0;
+  std::string path;
+  uint64_t size = 0;
+  uint64_t remaining = 0;
+  FileData data;
+  std::string error;
+};
+
 // One answer from the sink: \0, or \1 (error) / \2 or anything else (fatal) and a line.
 struct Answer {
   enum class Kind { kOk, kError, kFatal } kind = Kind::kOk;
@@ -827,15 +837,6 @@ class ScpTracker::Impl {
  private:
   enum class Await { kNone, kReady, kTimes, kDir, kEnd, kFileStart, kFileEnd };
   enum class State { kRecord, kData, kTrailer, kTrailerMessage, kDone };
-  struct File {
-    uint64_t id = 0;
-    std::string path;
-    uint64_t size = 0;
-    uint64_t remaining = 0;
-    FileData data;
-    std::string error;
-  };
-
   FileEvent EndFile(bool complete, std::string_view error) {
     FileEvent e;
     e.kind = FileEvent::Kind::kTransfer;
@@ -1157,7 +1158,7 @@ class ScpTracker::Impl {
   std::vector<std::string> dirs_;  // paths of the directories entered
   std::string pending_dir_;
   std::string times_;  // from a T record, for the next C or D
-  std::optional<File> file_;
+  std::optional<ScpFile> file_;
   uint64_t next_file_id_ = 1;
   bool finished_ = false;
   std::optional<Error> failed_;
