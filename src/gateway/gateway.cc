@@ -352,7 +352,7 @@ class ClientPort {
 
 class SshClientPort : public ClientPort {
  public:
-  SshClientPort(ssh_session s, ssh_channel c) : s_(s), c_(c) {}
+  SshClientPort(ssh_session s, ssh_channel c, ssh_event ev) : s_(s), c_(c), ev_(ev) {}
   int Read(char* buf, size_t n) override {
     int r = ssh_channel_read_nonblocking(c_, buf, static_cast<uint32_t>(n), 0);
     if (r > 0) return r;
@@ -383,14 +383,22 @@ class SshClientPort : public ClientPort {
       Eof();
       ssh_channel_close(c_);
     }
-    // Let the close and what preceded it reach the client before the connection goes.
-    ssh_blocking_flush(s_, 2000);
+    // Wait (briefly) for the client to answer the close and hang up: tearing down the
+    // connection with its packets unread would reset it, and the client could lose the last
+    // output, the exit status and the gateway's own message.
+    // OpenSSH's client disconnects once its channel is closed; closing the socket first
+    // makes it fail with "Broken pipe" and exit 255, losing the exit status.
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < deadline && ssh_is_connected(s_)) {
+      ssh_event_dopoll(ev_, 100);
+    }
   }
   bool Gone() override { return !ssh_is_connected(s_) || ssh_channel_is_closed(c_); }
 
  private:
   ssh_session s_;
   ssh_channel c_;
+  ssh_event ev_;
   bool eof_ = false;
 };
 
@@ -613,7 +621,7 @@ Result<uint64_t> Runner::Evidence(const std::string& type, Json body, std::optio
 
 void Runner::Say(std::string_view zh, std::string_view en) {
   std::string text = Notice(zh, en, setup_.pty);
-  port_.Write(text, !setup_.pty && setup_.mode != "shell");
+  port_.Write(text, /*is_stderr=*/!setup_.pty);  // with a pty there is one stream
   if (rec_ && !rec_broken_) (void)rec_->Output(T(), text);
   Broadcast(text);
 }
@@ -1429,7 +1437,7 @@ void Gateway::Impl::Serve(ssh_session s, std::string peer) {
     return;
   }
   ssh_set_blocking(s, 0);
-  SshClientPort port(s, c.channel);
+  SshClientPort port(s, c.channel, ev);
   const std::string client = [&] {
     std::string out = "ssh";
     int fd = ssh_get_fd(s);
