@@ -52,7 +52,8 @@ class Server {
       dup2(fd, 1);
       dup2(fd, 2);
       std::vector<std::string> args = {CLOUDPACT_BIN, "serve", "--data-dir", dir_.string(),
-                                       "--listen", "127.0.0.1:0", "--checkpoint-interval", "200ms"};
+                                       "--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0",
+                                       "--checkpoint-interval", "200ms"};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -84,6 +85,16 @@ class Server {
     }
     ADD_FAILURE() << "server did not start: " << ReadAll(log_);
     return "";
+  }
+  // The SSH gateway's port from the "ssh gateway listening" log line (0 if absent).
+  int SshPort() const {
+    std::istringstream lines(ReadAll(log_).substr(start_offset_));
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto j = ParseJson(line);
+      if (j.ok() && (*j)["msg"] == "ssh gateway listening") return (*j)["port"].get<int>();
+    }
+    return 0;
   }
   int Kill(int sig) {
     ::kill(pid_, sig);

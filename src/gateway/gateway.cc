@@ -296,6 +296,23 @@ struct Gateway::Impl {
   size_t connections = 0;                              // GUARDED_BY(mu)
   std::map<std::string, std::shared_ptr<Live>> live;   // GUARDED_BY(mu)
 
+  // operator + "\n" + key fingerprint → until when a second factor given at the gateway counts.
+  std::mutex mfa_mu;
+  std::map<std::string, int64_t> mfa_until;  // GUARDED_BY(mfa_mu)
+
+  bool MfaRemembered(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mfa_mu);
+    auto it = mfa_until.find(key);
+    return it != mfa_until.end() && Now() < it->second;
+  }
+  void RememberMfa(const std::string& key) {
+    if (opt.mfa_remember_seconds <= 0) return;
+    std::lock_guard<std::mutex> lock(mfa_mu);
+    const int64_t now = Now();
+    for (auto it = mfa_until.begin(); it != mfa_until.end();) it = it->second <= now ? mfa_until.erase(it) : std::next(it);
+    mfa_until[key] = now + opt.mfa_remember_seconds;
+  }
+
   std::mutex rules_mu;
   std::shared_ptr<const access::Policy> rules_policy;  // GUARDED_BY(rules_mu)
   std::shared_ptr<const CommandRules> rules;           // GUARDED_BY(rules_mu)
@@ -1236,6 +1253,7 @@ struct Conn {
   GatewayUser user;
   bool user_ok = false;
   bool key_ok = false;
+  std::string mfa_key;  // operator + key fingerprint, for MfaRemembered
   bool authenticated = false;
   int attempts = 0;
   ssh_channel channel = nullptr;
@@ -1275,7 +1293,8 @@ int OnAuthPubkey(ssh_session session, const char* user, ssh_key key, char state,
   if (state != SSH_PUBLICKEY_STATE_VALID) return SSH_AUTH_DENIED;
   c->key_ok = true;
   c->user_ok = true;
-  if (c->gw->deps.access->MfaRequired(c->user.operator_id)) {
+  c->mfa_key = c->user.operator_id + "\n" + KeyFingerprint(key);
+  if (c->gw->deps.access->MfaRequired(c->user.operator_id) && !c->gw->MfaRemembered(c->mfa_key)) {
     ssh_set_auth_methods(session, SSH_AUTH_METHOD_INTERACTIVE);
     return SSH_AUTH_PARTIAL;
   }
@@ -1297,6 +1316,7 @@ int OnMessage(ssh_session session, ssh_message msg, void* ud) {
     const char* answer = ssh_userauth_kbdint_getnanswers(session) == 1 ? ssh_userauth_kbdint_getanswer(session, 0) : nullptr;
     if (answer && c->gw->deps.verify_totp(c->user.operator_id, answer).ok()) {
       c->authenticated = true;
+      c->gw->RememberMfa(c->mfa_key);
       ssh_message_auth_reply_success(msg, 0);
       return 0;
     }

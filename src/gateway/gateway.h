@@ -37,6 +37,10 @@ struct GatewayOptions {
   size_t max_connections = 1000;
   size_t max_exec_output_bytes = 1 << 20;  // per stream, for POST /v1/exec
   int check_interval_ms = 250;         // how often a session re-checks its grant
+  // After a TOTP code at the gateway, the same operator with the same key is not asked again
+  // for this long (each code is single-use, so scripts opening several sessions would
+  // otherwise wait for the next 30-second step). 0: ask every time.
+  int mfa_remember_seconds = 600;
 };
 
 struct GatewayDeps {

@@ -54,7 +54,7 @@ trap cleanup EXIT
 start_server() {
   local name=$1 dir=$2; shift 2
   local log="$WORK/$name.log"
-  "$BIN" serve --data-dir "$dir" --listen 127.0.0.1:0 --checkpoint-interval 100ms "$@" \
+  "$BIN" serve --data-dir "$dir" --listen 127.0.0.1:0 --ssh-listen 127.0.0.1:0 --checkpoint-interval 100ms "$@" \
     >/dev/null 2>"$log" &
   PIDS+=($!)
   local pid=$!
