@@ -790,7 +790,10 @@ bool Runner::FileEvents(Result<std::vector<FileEvent>> events) {
 }
 
 bool Runner::OnOutput(std::string_view data, bool is_stderr) {
-  if (rec_ && !rec_->Output(T(), data).ok()) {
+  // SFTP and scp carry a file protocol, not a terminal: their files are ledgered with their
+  // hashes instead, and the recording holds a marker per file.
+  const bool terminal = !sftp_ && !scp_;
+  if (rec_ && terminal && !rec_->Output(T(), data).ok()) {
     rec_broken_ = true;
     End("the recording could not be written");
     return false;
@@ -798,7 +801,7 @@ bool Runner::OnOutput(std::string_view data, bool is_stderr) {
   if (editor_) editor_->FeedOutput(data);
   if (sftp_ && !FileEvents(sftp_->FromTarget(data))) return false;
   if (scp_ && !FileEvents(scp_->FromTarget(data))) return false;
-  Broadcast(data);
+  if (terminal) Broadcast(data);
   if (!port_.Write(data, is_stderr)) {
     End("operator disconnected");
     return false;
@@ -1048,6 +1051,9 @@ bool Runner::Relay() {
       }
       next_flush_ = now + std::chrono::seconds(1);
     }
+    // Whether anything moved this round: if so, look again at once (libssh may hold more
+    // than one round takes) instead of sleeping in poll until the next packet.
+    bool progress = false;
     // Target → operator, as fast as the operator's window allows.
     for (int err = 0; err < 2; ++err) {
       while (true) {
@@ -1055,6 +1061,7 @@ bool Runner::Relay() {
         if (win == 0) break;
         int n = ssh_channel_read_nonblocking(up_->c, buf.data(), static_cast<uint32_t>(std::min(win, buf.size())), err);
         if (n <= 0) break;
+        progress = true;
         if (!OnOutput(std::string_view(buf.data(), static_cast<size_t>(n)), err == 1)) return false;
       }
     }
@@ -1066,6 +1073,7 @@ bool Runner::Relay() {
         break;
       }
       if (n == 0) break;
+      progress = true;
       std::string_view in(buf.data(), static_cast<size_t>(n));
       if (rec_ && setup_.mode == "shell" && !rec_->Input(T(), in).ok()) {
         rec_broken_ = true;
@@ -1096,7 +1104,7 @@ bool Runner::Relay() {
       End("operator disconnected");
       return true;
     }
-    if (ssh_event_dopoll(ev_, 100) == SSH_ERROR && port_.Gone()) {
+    if (ssh_event_dopoll(ev_, progress ? 0 : 100) == SSH_ERROR && port_.Gone()) {
       End("operator disconnected");
       return true;
     }
