@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 bash scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target cloudpact ledger_bench http_load access_bench
+cmake --build --preset release --target cloudpact ledger_bench http_load access_bench gateway_bench
 
 B=build/release
 echo "== in-process (Google Benchmark), SQLite and PostgreSQL on loopback"
@@ -23,6 +23,9 @@ CLOUDPACT_CEDAR_EXPORT_DIR="$CEDAR" $B/bench/access_bench --benchmark_counters_t
 (cd bench/cedar && npm ci --no-audit --no-fund --loglevel=error &&
   node cedar_bench.mjs "$CEDAR" --cloudpact "$CEDAR/access_bench.json")
 rm -rf "$CEDAR"
+
+echo "== SSH gateway vs direct SSH to the same sshd (gateway_bench)"
+$B/bench/gateway_bench
 
 echo "== over HTTP"
 DATA="$(mktemp -d /tmp/cloudpact-bench.XXXXXX)"

@@ -315,5 +315,123 @@ TEST(EndToEnd, WitnessCosignsConsistentCheckpointsAndRaisesTheAlarmOnAFork) {
   EXPECT_NE(out.find("not consistent"), std::string::npos) << out;
 }
 
+// The gateway's commands that need no SSH target: credentials for a target (read from an
+// owner-only file, listed by fingerprint, never echoed), the session list, and exec without a
+// grant. tests/gateway_e2e_test.cc drives real sessions.
+TEST(EndToEnd, GatewayCommandsWithoutATarget) {
+  auto base = testing::TempDir("gateway-cli");
+  auto dir = base / "data";
+  Server s(dir, {"--demo"});
+  std::string url = s.WaitUrl();
+  ASSERT_FALSE(url.empty());
+  auto cli = [&](const std::string& args, const std::string& token_file) {
+    return RunCommand(std::string(CLOUDPACT_BIN) + " " + args + " --url " + url + " --token-file " + token_file);
+  };
+  const std::string admin = (dir / "initial-admin-token").string();
+  const std::string alice = (dir / "demo" / "alice.token").string();
+
+  // bj-host-01 becomes an SSH target (pinned host key, never dialled here).
+  auto [kc, kout] = RunCommand("ssh-keygen -q -t ed25519 -N '' -C target-host -f " + (base / "host").string() + " && ssh-keygen -q -t ed25519 -N '' -C cred -f " + (base / "cred").string());
+  ASSERT_EQ(kc, 0) << kout;
+  std::string host_key = ReadAll(base / "host.pub");
+  while (!host_key.empty() && host_key.back() == '\n') host_key.pop_back();
+  {
+    std::ofstream f(base / "dir.yaml");
+    f << "resources:\n  - {id: bj-host-01, platform: openstack-bj, type: host, risk: medium, labels: {env: prod}, "
+         "ssh: {host: 127.0.0.1, port: 22, host_key: \"" << host_key << "\"}}\n";
+  }
+  auto [ac, aout] = cli("apply -f " + (base / "dir.yaml").string(), admin);
+  ASSERT_EQ(ac, 0) << aout;
+
+  // A key file others can read is refused before anything is sent.
+  const std::string key = (base / "cred").string();
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  auto [c1, o1] = cli("target credential set --target bj-host-01 --login root --key-file " + key, admin);
+  EXPECT_EQ(c1, 2) << o1;
+  EXPECT_NE(o1.find("accessible by group or others"), std::string::npos) << o1;
+  EXPECT_NE(o1.find("chmod 600"), std::string::npos) << o1;
+  auto [l0, lo0] = cli("target credential list --target bj-host-01", admin);
+  EXPECT_EQ(l0, 0) << lo0;
+  EXPECT_NE(lo0.find("no credentials"), std::string::npos) << lo0;
+
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  auto [fc, fout] = RunCommand("ssh-keygen -l -f " + key + ".pub");
+  ASSERT_EQ(fc, 0) << fout;
+  size_t at = fout.find("SHA256:");
+  ASSERT_NE(at, std::string::npos) << fout;
+  const std::string fingerprint = fout.substr(at, fout.find(' ', at) - at);
+  auto [c2, o2] = cli("target credential set --target bj-host-01 --login root --key-file " + key, admin);
+  EXPECT_EQ(c2, 0) << o2;
+  EXPECT_NE(o2.find(fingerprint), std::string::npos) << o2;
+  {
+    std::ofstream f(base / "password");
+    f << "correct horse battery staple\n";
+  }
+  ASSERT_EQ(::chmod((base / "password").c_str(), 0600), 0);
+  auto [c3, o3] = cli("target credential set --target bj-host-01 --login deploy --password-file " + (base / "password").string(), admin);
+  EXPECT_EQ(c3, 0) << o3;
+
+  // Listed by login and fingerprint; no secret in either output.
+  const std::string private_key = ReadAll(key);
+  const std::string secret_part = private_key.substr(private_key.size() / 2, 24);  // key material
+  for (const char* json : {"", " --json"}) {
+    auto [lc, lo] = cli(std::string("target credential list --target bj-host-01") + json, admin);
+    EXPECT_EQ(lc, 0) << lo;
+    EXPECT_NE(lo.find(fingerprint), std::string::npos) << lo;
+    EXPECT_NE(lo.find("root"), std::string::npos) << lo;
+    EXPECT_NE(lo.find("deploy"), std::string::npos) << lo;
+    EXPECT_EQ(lo.find(secret_part), std::string::npos) << lo;
+    EXPECT_EQ(lo.find("horse"), std::string::npos) << lo;
+    EXPECT_EQ(lo.find("secret"), std::string::npos) << lo;
+  }
+  // A resource without an ssh endpoint has no credentials to set; operators may not set any.
+  auto [c4, o4] = cli("target credential set --target sh-node-01 --login root --key-file " + key, admin);
+  EXPECT_EQ(c4, 1) << o4;
+  EXPECT_NE(o4.find("no ssh endpoint"), std::string::npos) << o4;
+  auto [c5, o5] = cli("target credential set --target bj-host-01 --login root --key-file " + key, alice);
+  EXPECT_EQ(c5, 1) << o5;
+  EXPECT_NE(o5.find("targets:credentials"), std::string::npos) << o5;
+
+  // No sessions yet.
+  auto [s1, so1] = cli("sessions list", alice);
+  EXPECT_EQ(s1, 0) << so1;
+  EXPECT_NE(so1.find("no sessions"), std::string::npos) << so1;
+  auto [s2, so2] = cli("sessions reviews", admin);
+  EXPECT_EQ(s2, 0) << so2;
+  EXPECT_NE(so2.find("no commands awaiting review"), std::string::npos) << so2;
+
+  // exec without a grant: refused, says why, non-zero; a service token is not a person.
+  auto exec = [&](const std::string& token_file) {
+    return RunCommand(std::string(CLOUDPACT_BIN) + " exec --target bj-host-01 --login root --timeout 10 --url " + url +
+                      " --token-file " + token_file + " -- uname -a");
+  };
+  auto [e1, eo1] = exec(alice);
+  EXPECT_NE(e1, 0) << eo1;
+  EXPECT_NE(eo1.find("no active grant"), std::string::npos) << eo1;
+  auto [e2, eo2] = exec(admin);
+  EXPECT_NE(e2, 0) << eo2;
+  EXPECT_NE(eo2.find("staff"), std::string::npos) << eo2;
+
+  // The refusal is itself a session: alice sees it, with the reason.
+  auto [s3, so3] = cli("sessions list --operator alice", alice);
+  EXPECT_EQ(s3, 0) << so3;
+  EXPECT_NE(so3.find("refused"), std::string::npos) << so3;
+  at = so3.find("ses_");
+  ASSERT_NE(at, std::string::npos) << so3;
+  const std::string session = so3.substr(at, 20);
+  auto [s4, so4] = cli("sessions show " + session, alice);
+  EXPECT_EQ(s4, 0) << so4;
+  EXPECT_NE(so4.find("root@bj-host-01"), std::string::npos) << so4;
+  EXPECT_NE(so4.find("uname -a"), std::string::npos) << so4;
+  EXPECT_NE(so4.find("no active grant"), std::string::npos) << so4;
+  auto [s5, so5] = cli("sessions list --active", alice);
+  EXPECT_EQ(s5, 0) << so5;
+  EXPECT_NE(so5.find("no sessions"), std::string::npos) << so5;
+  // A refused session has no recording; nothing is written.
+  auto [r1, ro1] = cli("sessions recording " + session + " -o " + (base / "rec.cast").string(), alice);
+  EXPECT_EQ(r1, 1) << ro1;
+  EXPECT_FALSE(fs::exists(base / "rec.cast"));
+}
+
 }  // namespace
 }  // namespace cloudpact

@@ -15,6 +15,7 @@
 #include "ledger/verifier.h"
 #include "ledger/witness.h"
 #include "net/http_client.h"
+#include "client/gateway_client.h"
 #include "client/governance_client.h"
 #include "server/server.h"
 
@@ -333,6 +334,56 @@ int main(int argc, char** argv) {
   tv->add_option("--approver-key", t_pinned, "Approver public key the tenant trusts (base64, repeatable); without it, keys registered in the ledger are trusted");
   tv->add_flag("--json", t_json, "Machine-readable report");
 
+  // The O&M gateway: sessions, commands held for review, exec for automation, and the
+  // credentials the gateway logs in to targets with.
+  auto* sessions_cmd = app.add_subcommand("sessions", "O&M gateway sessions: list, show, recording, terminate, command reviews");
+  sessions_cmd->require_subcommand(1);
+  std::string ses_id, ses_operator, ses_out, ses_reason, ses_decision, ses_comment;
+  int64_t ses_seq = 0;
+  bool ses_active = false;
+  auto* sl = sessions_cmd->add_subcommand("list", "Sessions you may see (your own; everyone's with sessions:read)");
+  sl->add_flag("--active", ses_active, "Only sessions still running");
+  sl->add_option("--operator", ses_operator, "Only this operator's sessions");
+  auto* ss = sessions_cmd->add_subcommand("show", "One session with its commands and file operations");
+  ss->add_option("id", ses_id, "Session id (ses_…)")->required();
+  auto* srec = sessions_cmd->add_subcommand("recording", "Download the asciicast recording and verify its SHA-256");
+  srec->add_option("id", ses_id, "Session id (ses_…)")->required();
+  srec->add_option("-o,--out", ses_out, "Write to FILE (0600) instead of stdout");
+  auto* sterm = sessions_cmd->add_subcommand("terminate", "End a live session (sessions:control)");
+  sterm->add_option("id", ses_id, "Session id (ses_…)")->required();
+  sterm->add_option("--reason", ses_reason, "Why; the operator is told");
+  auto* srs = sessions_cmd->add_subcommand("reviews", "Commands held for review (sessions:control)");
+  auto* srv = sessions_cmd->add_subcommand("review", "Approve or reject a command held for review (sessions:control)");
+  srv->add_option("id", ses_id, "Session id (ses_…)")->required();
+  srv->add_option("seq", ses_seq, "The command's sequence number")->required()->check(CLI::PositiveNumber);
+  srv->add_option("decision", ses_decision, "approve | reject")->required()->check(CLI::IsMember({"approve", "reject"}));
+  srv->add_option("--comment", ses_comment, "Comment");
+  for (auto* c : {sl, ss, srec, sterm, srs, srv}) add_client_options(c);
+
+  client::ExecArgs exec_args;
+  auto* exec_cmd = app.add_subcommand("exec", "Run one command on a target through the gateway, under your grant; exits with its status");
+  exec_cmd->add_option("--target", exec_args.target, "Target resource id")->required();
+  exec_cmd->add_option("--login", exec_args.login, "Login on the target, e.g. root")->required();
+  exec_cmd->add_option("--timeout", exec_args.timeout_seconds, "Seconds for the command (and any review) to finish, 1-3600 (default 60)")
+      ->check(CLI::Range(1, 3600));
+  exec_cmd->add_option("--stdin-file", exec_args.stdin_file, "File sent as the command's stdin");
+  exec_cmd->add_option("command", exec_args.command, "The remote command, after --")->required();
+  add_client_options(exec_cmd);
+
+  auto* target_cmd = app.add_subcommand("target", "SSH targets of the gateway");
+  target_cmd->require_subcommand(1);
+  auto* credential_cmd = target_cmd->add_subcommand("credential", "Credentials the gateway logs in to a target with (targets:credentials)");
+  credential_cmd->require_subcommand(1);
+  std::string cred_target, cred_login, cred_key_file, cred_password_file;
+  auto* tcs = credential_cmd->add_subcommand("set", "Set the key or password for a login; the secret is read from a file");
+  tcs->add_option("--target", cred_target, "Target resource id (with an ssh endpoint in the directory)")->required();
+  tcs->add_option("--login", cred_login, "Login on the target")->required();
+  auto* key_opt = tcs->add_option("--key-file", cred_key_file, "OpenSSH or PEM private key file (mode 0600)");
+  tcs->add_option("--password-file", cred_password_file, "File holding the password (mode 0600)")->excludes(key_opt);
+  auto* tcl = credential_cmd->add_subcommand("list", "Logins with a credential and their key fingerprints (never secrets)");
+  tcl->add_option("--target", cred_target, "Target resource id")->required();
+  for (auto* c : {tcs, tcl}) add_client_options(c);
+
   CLI11_PARSE(app, argc, argv);
 
   if (!token_file.empty()) {
@@ -364,6 +415,15 @@ int main(int argc, char** argv) {
   if (ak->parsed()) return client::AccessRevoke(ctx, req_id, decision_comment);
   if (ac->parsed()) return client::AuthzCheck(ctx, az_principal, az_action, az_resource);
   if (posture_cmd->parsed()) return client::Posture(ctx);
+  if (sl->parsed()) return client::SessionsList(ctx, ses_active, ses_operator);
+  if (ss->parsed()) return client::SessionsShow(ctx, ses_id);
+  if (srec->parsed()) return client::SessionsRecording(ctx, ses_id, ses_out);
+  if (sterm->parsed()) return client::SessionsTerminate(ctx, ses_id, ses_reason);
+  if (srs->parsed()) return client::SessionsReviews(ctx);
+  if (srv->parsed()) return client::SessionsReview(ctx, ses_id, ses_seq, ses_decision, ses_comment);
+  if (exec_cmd->parsed()) return client::Exec(ctx, exec_args);
+  if (tcs->parsed()) return client::TargetCredentialSet(ctx, cred_target, cred_login, cred_key_file, cred_password_file);
+  if (tcl->parsed()) return client::TargetCredentialList(ctx, cred_target);
   if (tk->parsed()) return client::TenantKeygen(key_file);
   if (tv->parsed()) {
     std::string base = t_url;

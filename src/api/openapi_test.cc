@@ -27,14 +27,18 @@
 #include "crypto/ed25519.h"
 #include "crypto/seal.h"
 #include "directory/directory.h"
+#include "gateway/credentials.h"
+#include "gateway/gateway.h"
+#include "gateway/recording.h"
 #include "testing/backends.h"
 
 namespace cloudpact::api {
 namespace {
 
 // Every (method, path template) the code serves. src/api/api.cc: the ledger, tokens,
-// health and metrics; src/api/governance.cc: everything under /v1 after that, including
-// sign-in. Parameter names need not match the document's; only their positions count.
+// health and metrics; src/api/governance.cc: directory, policy, access, posture and
+// sign-in; src/api/gateway_routes.cc: the O&M gateway. Parameter names need not match the
+// document's; only their positions count.
 struct CodeRoute {
   const char* method;
   const char* path;
@@ -100,6 +104,16 @@ constexpr CodeRoute kCodeRoutes[] = {
     {"POST", "/v1/auth/totp/confirm"},
     {"POST", "/v1/accounts/{id}/password"},
     {"POST", "/v1/accounts/{id}/unlock"},
+    // gateway_routes.cc: sessions, held commands, exec, target credentials
+    {"GET", "/v1/sessions"},
+    {"GET", "/v1/sessions/reviews"},
+    {"GET", "/v1/sessions/{id}"},
+    {"GET", "/v1/sessions/{id}/recording"},
+    {"POST", "/v1/sessions/{id}/terminate"},
+    {"POST", "/v1/sessions/{id}/commands/{seq}/review"},
+    {"POST", "/v1/exec"},
+    {"GET", "/v1/targets/{id}/credentials"},
+    {"POST", "/v1/targets/{id}/credentials"},
 };
 
 // --- the document --------------------------------------------------------------------
@@ -540,6 +554,15 @@ class OpenApiServer : public ::testing::Test {
     ASSERT_TRUE(spec_dir.ok()) << spec_dir.error().message;
     auto applied = directory_->Apply(*spec_dir, "demo");
     ASSERT_TRUE(applied.ok()) << applied.error().message;
+    // The gateway's examples name bj-host-01 as an SSH target: give it an endpoint (never
+    // dialled: nobody holds a grant for it here) if the demo does not.
+    if (const auto* host = directory_->snapshot()->FindResource("bj-host-01"); host && !host->ssh) {
+      directory::DirectorySpec extra;
+      extra.resources.push_back(*host);
+      extra.resources.back().ssh = directory::SshEndpoint{"127.0.0.1", 22, SshHostKeyLine()};
+      auto ssh = directory_->Apply(extra, "demo");
+      ASSERT_TRUE(ssh.ok()) << ssh.error().message;
+    }
     // Two requests: one on a production host, one on a tenant's data (in its access log).
     access::NewRequest host{{"bj-host-01"}, {"login:root"}, "maintenance", "kernel patch", "CHG-1", 3600};
     auto r1 = access_->CreateRequest("alice", host);
@@ -560,7 +583,8 @@ class OpenApiServer : public ::testing::Test {
     // token holds every permission; their roles narrow it).
     for (const auto& [op, who] : {std::pair<std::string, std::string>{"POST /v1/access/requests", "alice"},
                                   {"POST /v1/access/breakglass", "olga"},
-                                  {"POST /v1/access/requests/{id}/reviews", "erin"}}) {
+                                  {"POST /v1/access/requests/{id}/reviews", "erin"},
+                                  {"POST /v1/exec", "alice"}}) {
       auto t = auth_->Issue(who, AllPermissions(), 0);
       ASSERT_TRUE(t.ok()) << t.error().message;
       callers_[op] = t->secret;
@@ -575,6 +599,38 @@ class OpenApiServer : public ::testing::Test {
     governance_->SetAccounts(accounts_.get());
     api_ = std::make_unique<Api>(*ledger_, *auth_, ApiOptions{1 << 20});
     api_->SetGovernance(governance_.get());
+
+    // The O&M gateway, listening on a free loopback port; no test here connects to it.
+    const auto gw_dir = testing::TempDir("openapi-gateway");
+    credentials_ = std::make_unique<gateway::Credentials>(*store_, *ledger_, *sealer_);
+    auto recordings = gateway::OpenRecordingStore(gw_dir / "recordings");
+    ASSERT_TRUE(recordings.ok()) << recordings.error().message;
+    recordings_ = std::move(recordings).value();
+    gateway::GatewayDeps deps;
+    deps.store = store_.get();
+    deps.ledger = ledger_.get();
+    deps.directory = directory_.get();
+    deps.access = access_.get();
+    deps.credentials = credentials_.get();
+    deps.recordings = recordings_.get();
+    gateway::GatewayOptions gopts;
+    gopts.port = 0;
+    gopts.host_key = gw_dir / "ssh-host-key";
+    auto gw = gateway::Gateway::Start(deps, gopts);
+    ASSERT_TRUE(gw.ok()) << gw.error().message;
+    gateway_ = std::move(gw).value();
+    gateway_routes_ = std::make_unique<GatewayRoutes>(*governance_, *gateway_, *credentials_, *directory_, 1 << 20);
+    api_->SetGateway(gateway_routes_.get());
+  }
+
+  // An OpenSSH public key line for a fresh Ed25519 key (RFC 8709 wire format).
+  static std::string SshHostKeyLine() {
+    auto field = [](const std::string& s) {
+      std::string out(4, '\0');
+      for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((s.size() >> (24 - 8 * i)) & 0xff);
+      return out + s;
+    };
+    return "ssh-ed25519 " + Base64Encode(field("ssh-ed25519") + field(crypto::Ed25519PrivateKey::Generate().public_key()));
   }
 
   // A value for a path or query parameter: the test's own for records it made, else the
@@ -691,6 +747,11 @@ class OpenApiServer : public ::testing::Test {
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<GovernanceRoutes> governance_;
   std::unique_ptr<Api> api_;
+  // Declared after what the gateway uses, so that it stops first.
+  std::unique_ptr<gateway::Credentials> credentials_;
+  std::unique_ptr<gateway::RecordingStore> recordings_;
+  std::unique_ptr<gateway::Gateway> gateway_;
+  std::unique_ptr<GatewayRoutes> gateway_routes_;
   std::string admin_;
   std::string request_id_;
   std::string campaign_id_;
