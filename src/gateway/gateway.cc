@@ -1175,6 +1175,11 @@ void Runner::Run() {
     ended_ = true;
     return;
   }
+  {
+    std::lock_guard<std::mutex> lock(live_->mu);
+    gw_.Persist(live_->info);  // so that a crash mid-session leaves a record of its start
+  }
+
 
   if (setup_.mode == "exec") {
     CommandVerdict v = rules_->Decide(scope_, setup_.command);
