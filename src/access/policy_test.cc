@@ -564,7 +564,10 @@ TEST(PolicyValidate, AdminPermissionsMustBeKnown) {
                                              "ledger:append",
                                              "ledger:read_confidential",
                                              "ledger:erase",
-                                             "tokens:create"};
+                                             "tokens:create",
+                                             "sessions:read",
+                                             "sessions:control",
+                                             "targets:credentials"};
   EXPECT_EQ(AdminPermissions(), expected);
 }
 
