@@ -1600,8 +1600,12 @@ Gateway::~Gateway() {
     for (auto& [_, l] : impl_->live) l->wake.Wake();
   }
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  // Connection threads use this object until they return; each is bounded (login grace,
+  // connect timeout, sessions see `stopping` within one poll), so wait for all of them.
   std::unique_lock<std::mutex> lock(impl_->mu);
-  impl_->idle_cv.wait_for(lock, std::chrono::seconds(30), [&] { return impl_->connections == 0; });
+  while (!impl_->idle_cv.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->connections == 0; })) {
+    log::Warn("gateway: waiting for connections to close", {{"connections", impl_->connections}});
+  }
   lock.unlock();
   if (impl_->bind) ssh_bind_free(impl_->bind);
 }

@@ -497,6 +497,47 @@ TEST_P(GatewayTest, SftpIsGovernedAndEveryFileLedgered) {
   EXPECT_FALSE(fs::exists(remote));
 }
 
+TEST_P(GatewayTest, LegacyScpIsGovernedAndLedgeredToo) {
+  Grant("tgt01");
+  Grant("tgt02");
+  const std::string content = "legacy scp through the gateway\n";
+  const fs::path local = dir_ / "legacy.txt";
+  { std::ofstream(local, std::ios::binary) << content; }
+  auto scp = [&](const std::string& target, const fs::path& remote) {
+    // -O: the old scp protocol (an exec of `scp -t`), not SFTP.
+    std::vector<std::string> args = {"/usr/bin/scp", "-O"};
+    for (auto& a : testing::ScpArgs(gw_->port(), alice_key_.private_key_path)) args.push_back(a);
+    args.insert(args.end(), {"-o", "User=" + AliceUser(target), local.string(), "127.0.0.1:" + remote.string()});
+    return testing::RunCommand(args, "", 60s, Totp());
+  };
+  const fs::path remote = work_ / "legacy-copy.txt";
+  auto r = scp("tgt01", remote);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit_code, 0) << r->stderr_text;
+  auto copied = ReadFile(remote);
+  ASSERT_TRUE(copied.ok()) << r->stderr_text;
+  EXPECT_EQ(*copied, content);
+  WaitForSessionsToEnd();
+  bool found = false;
+  for (const auto& e : Entries("gateway.file")) {
+    if (e["body"]["op"] == "transfer" && e["body"]["bytes"] == content.size()) {
+      found = true;
+      EXPECT_EQ(e["body"]["sha256"], HexEncode(crypto::AsBytes(crypto::Sha256(content))));
+      EXPECT_EQ(e["body"]["direction"], "upload");
+    }
+  }
+  EXPECT_TRUE(found);
+  auto starts = Entries("gateway.session.start");
+  ASSERT_FALSE(starts.empty());
+  EXPECT_EQ(starts.back()["body"]["mode"], "scp");
+  // tgt02 allows no transfers: refused before the target is reached.
+  const fs::path refused_copy = work_ / "legacy-refused.txt";
+  auto denied = scp("tgt02", refused_copy);
+  ASSERT_TRUE(denied.ok());
+  EXPECT_NE(denied->exit_code, 0);
+  EXPECT_FALSE(fs::exists(refused_copy));
+}
+
 TEST_P(GatewayTest, AnApproverWatchesAndTerminates) {
   Grant("tgt01");
   auto shell = Shell("tgt01");
