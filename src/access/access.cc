@@ -1075,29 +1075,43 @@ Result<uint64_t> AccessService::RecordUse(const std::string& grant, const std::s
                                                    {"resource", resource},
                                                    {"detail", detail}},
                                                   principal, std::nullopt}));
-  const int64_t now = clock_();
-  std::lock_guard<std::mutex> wlock(impl_->write_mu);
-  (void)store_.WriteRecords({{kActivityKind, principal, Json{{"last", now}}.dump()}});  // best effort: posture only
-  std::unique_lock<std::shared_mutex> lock(impl_->mu);
-  impl_->last_activity[principal] = now;
-  if (!d.grant.empty()) {
-    auto it = impl_->requests.find(d.grant);
-    if (it != impl_->requests.end()) it->second.ledger_indexes.push_back(appended.index);
+  {
+    std::lock_guard<std::mutex> wlock(impl_->write_mu);
+    (void)store_.WriteRecords({{kActivityKind, principal, Json{{"last", clock_()}}.dump()}});  // best effort: posture only
   }
+  LinkEvidence(d.grant, appended.index, principal);
   return appended.index;
 }
 
 Result<uint64_t> AccessService::RecordEvidence(const std::string& grant, ledger::AppendRequest entry) {
   const std::string actor = entry.actor;
   ASSIGN_OR_RETURN(auto appended, ledger_.Append(std::move(entry)));
-  const int64_t now = clock_();
-  std::unique_lock<std::shared_mutex> lock(impl_->mu);
-  if (!actor.empty()) impl_->last_activity[actor] = now;
-  if (!grant.empty()) {
-    auto it = impl_->requests.find(grant);
-    if (it != impl_->requests.end()) it->second.ledger_indexes.push_back(appended.index);
-  }
+  LinkEvidence(grant, appended.index, actor);
   return appended.index;
+}
+
+void AccessService::LinkEvidence(const std::string& grant, uint64_t index, const std::string& actor) {
+  const int64_t now = clock_();
+  // write_mu: state changes copy a request, ledger and store it; a link added meanwhile
+  // would be overwritten by their copy. Stored with the request, so that the tenant's access
+  // log still lists it after a restart.
+  std::lock_guard<std::mutex> wlock(impl_->write_mu);
+  std::optional<AccessRequest> updated;
+  {
+    std::unique_lock<std::shared_mutex> lock(impl_->mu);
+    if (!actor.empty()) impl_->last_activity[actor] = now;
+    if (grant.empty()) return;
+    auto it = impl_->requests.find(grant);
+    if (it == impl_->requests.end()) return;
+    it->second.ledger_indexes.push_back(index);
+    updated = it->second;
+  }
+  auto st = store_.WriteRecords({{kRequestKind, updated->id, ToJson(*updated, true).dump()}});
+  if (!st.ok()) {
+    // The entry itself is in the ledger; only its listing beside the grant is at risk.
+    log::Error("access: cannot store the link of an entry to its grant",
+               {{"grant", grant}, {"index", index}, {"error", st.error().message}});
+  }
 }
 
 // --- posture and transparency ---------------------------------------------------------

@@ -238,6 +238,8 @@ class AccessService {
   // Ledgers `entries` (in order), then stores the request, then publishes it in memory.
   // `first_entry_of`, if given, is a review of `r` that the first entry records.
   Status Commit(AccessRequest& r, std::vector<ledger::AppendRequest> entries, Review* first_entry_of = nullptr);
+  // Lists ledger entry `index` with grant `grant` (if it exists), in memory and in storage.
+  void LinkEvidence(const std::string& grant, uint64_t index, const std::string& actor);
   void Notify(const std::vector<std::string>& tenants, const Json& event);
   bool ExpireIfDue(AccessRequest& r, int64_t now, std::vector<ledger::AppendRequest>& entries);
 

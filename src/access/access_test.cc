@@ -197,6 +197,34 @@ TEST_P(AccessSuite, DefaultRuleOneReviewerNeverTheRequester) {
   EXPECT_EQ(svc_->Get(r->id)->reviews.back().ledger_index, ledger_->Size() - 2);
 }
 
+TEST_P(AccessSuite, EvidenceLinkedToAGrantIsListedWithItAfterARestart) {
+  auto r = svc_->CreateRequest("alice", Req({"host02"}, {"login:root"}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(svc_->AddReview(r->id, "erin", Approve()).ok());
+  const size_t before = svc_->Get(r->id)->ledger_indexes.size();
+  auto idx = svc_->RecordEvidence(r->id, {"gateway.command", {{"seq", 1}}, "alice", std::nullopt});
+  ASSERT_TRUE(idx.ok()) << idx.error().message;
+  auto unlinked = svc_->RecordEvidence("", {"gateway.session.refused", {{"reason", "no grant"}}, "alice", std::nullopt});
+  ASSERT_TRUE(unlinked.ok());
+  EXPECT_EQ(svc_->Get(r->id)->ledger_indexes.size(), before + 1);
+  EXPECT_EQ(svc_->Get(r->id)->ledger_indexes.back(), *idx);
+  Reopen();
+  auto after = svc_->Get(r->id);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->ledger_indexes.size(), before + 1);
+  EXPECT_EQ(after->ledger_indexes.back(), *idx);
+  // A state change after the link keeps it (it copies the request it stores).
+  ASSERT_TRUE(svc_->Revoke(r->id, "erin", "done").ok());
+  Reopen();
+  auto revoked = svc_->Get(r->id);
+  EXPECT_NE(std::find(revoked->ledger_indexes.begin(), revoked->ledger_indexes.end(), *idx), revoked->ledger_indexes.end());
+  // Without the ledger nothing is recorded, and nothing is linked.
+  store_->fail_ledger = true;
+  EXPECT_FALSE(svc_->RecordEvidence(r->id, {"gateway.command", {{"seq", 2}}, "alice", std::nullopt}).ok());
+  store_->fail_ledger = false;
+  EXPECT_EQ(svc_->Get(r->id)->ledger_indexes.size(), revoked->ledger_indexes.size());
+}
+
 TEST_P(AccessSuite, KOfNFromTheNamedRoles) {
   auto r = svc_->CreateRequest("alice", Req({"host01"}, {"login:root"}));
   ASSERT_TRUE(r.ok());
