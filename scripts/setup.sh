@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config make git
   # libraries (see docs/DEPENDENCIES.md for why each)
   libboost1.74-dev libssl-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libcli11-dev
-  libargon2-dev liboath-dev libyaml-cpp-dev libssh-dev libre2-dev libzstd-dev
+  libargon2-dev liboath-dev libyaml-cpp-dev libssh-dev libre2-dev libzstd-dev libsimdjson-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   postgresql curl procps openssl openssh-client openssh-server zstd asciinema golang-go golang-golang-x-mod-dev

@@ -1,0 +1,2 @@
+#include "ingest/event.h"
+#include <gtest/gtest.h>
