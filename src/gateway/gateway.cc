@@ -827,6 +827,7 @@ bool Runner::DecideCommand(const CommandLine& line, char submit_byte) {
   std::string text = line.text;
   bool blank = text.find_first_not_of(" \t\n") == std::string::npos;
   if (blank) return Forward(std::string_view(&submit_byte, 1));
+  rules_ = gw_.Rules();  // a policy approved mid-session applies from the next command on
   CommandVerdict v = rules_->Decide(scope_, text);
   CommandRecord c;
   c.seq = ++seq_;
