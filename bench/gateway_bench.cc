@@ -11,6 +11,8 @@
 //               gateway samples alternate in blocks.
 //   sessions    N interactive shells through the gateway, opened with bounded parallelism
 //               and held open; the gateway's RSS and threads (this process) before and after.
+//   recording   RecordingWriter::Output alone (no SSH), on random bytes and on terminal text,
+//               fed in the relay's 32 KiB pieces: what the recording costs per MiB of output.
 //
 // A measurement, not a test: it reports what it saw, and exits non-zero only if it could
 // not set up or a phase failed outright.
@@ -88,7 +90,7 @@ struct Config {
   int sessions = 200;
   int parallel = 4;
   int hold_seconds = 10;
-  std::string phases = "throughput,sftp,latency,sessions";
+  std::string phases = "recording,throughput,sftp,latency,sessions";
   std::vector<std::string> ssh_options;  // e.g. Ciphers=aes128-gcm@openssh.com
 };
 
@@ -494,6 +496,80 @@ Status Throughput(Lab& lab, const Config& cfg) {
   return OkStatus();
 }
 
+// --- recording alone ------------------------------------------------------------------
+
+// Terminal text as a shell session shows it: coloured `ls -l` lines, log lines, a prompt, some
+// CJK and emoji, CRLF line ends; about 90 % printable ASCII.
+std::string TerminalText(size_t size) {
+  std::string text;
+  uint32_t x = 12345;
+  auto next = [&x] { return x = x * 1664525 + 1013904223; };
+  while (text.size() < size) {
+    switch (next() % 4) {
+      case 0:
+        text += "drwxr-xr-x  2 root root " + std::to_string(next() % 100000) +
+                " Nov 27 18:01 \x1b[01;34mdir" + std::to_string(next() % 100) + "\x1b[0m\r\n";
+        break;
+      case 1:
+        text += "2026-11-27T18:01:" + std::to_string(next() % 60) +
+                "Z INFO request id=" + std::to_string(next()) + " path=\"/api/v1/items\" took " +
+                std::to_string(next() % 1000) + "ms\r\n";
+        break;
+      case 2:
+        text += "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x95\xe3\x82\xa1\xe3\x82"
+                "\xa4\xe3\x83\xab.txt  \xf0\x9f\x98\x80 \xe4\xb8\xad\xe6\x96\x87\r\n";
+        break;
+      default:
+        text += "\x1b]0;root@tgt01: ~\x07\x1b[?2004hroot@tgt01:~# \tls --color=auto\x1b[?2004l\r\n";
+        break;
+    }
+  }
+  text.resize(size);
+  return text;
+}
+
+// One writer, `data` given to Output in kPiece-byte calls as the relay does, then Finish.
+Status RecordOnce(RecordingStore& store, const char* name, const std::string& data) {
+  constexpr size_t kPiece = 32 << 10;
+  auto w = store.Begin(RecordingHeader{});
+  if (!w.ok()) return w.error();
+  const double cpu0 = CpuSeconds();
+  const auto t0 = Clock::now();
+  double t = 0;
+  for (size_t pos = 0; pos < data.size(); pos += kPiece) {
+    t += 1e-4;
+    RETURN_IF_ERROR((*w)->Output(t, std::string_view(data).substr(pos, kPiece)));
+  }
+  ASSIGN_OR_RETURN(RecordingInfo info, (*w)->Finish());
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double mib = static_cast<double>(data.size()) / (1 << 20);
+  std::printf("%-9s %6.0f MiB in %6.3f s = %7.1f MiB/s of output (%.3f s CPU); asciicast %.2f x input, "
+              "compressed %.2f x input\n",
+              name, mib, secs, mib / secs, CpuSeconds() - cpu0,
+              static_cast<double>(info.bytes) / static_cast<double>(data.size()),
+              static_cast<double>(info.compressed_bytes) / static_cast<double>(data.size()));
+  std::fflush(stdout);
+  return OkStatus();
+}
+
+Status Recording(Lab& lab, const Config& cfg) {
+  const size_t size = static_cast<size_t>(std::min<uint64_t>(cfg.bytes, 64ull << 20));
+  std::printf("== recording alone: RecordingWriter::Output in 32 KiB calls, then Finish\n");
+  ASSIGN_OR_RETURN(auto store, OpenRecordingStore(lab.dir() / "recording-bench"));
+  std::string random(size, '\0');
+  {
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    rnd.read(random.data(), static_cast<std::streamsize>(random.size()));
+  }
+  const std::string text = TerminalText(size);
+  for (int run = 0; run < cfg.runs; ++run) {
+    RETURN_IF_ERROR(RecordOnce(*store, "random", random));
+    RETURN_IF_ERROR(RecordOnce(*store, "terminal", text));
+  }
+  std::printf("\n");
+  return OkStatus();
+}
+
 // --- keystroke echo latency -----------------------------------------------------------
 
 // An interactive session whose far end echoes every byte itself (cat in raw mode, no
@@ -642,7 +718,7 @@ int Main(int argc, char** argv) {
   app.add_option("--sessions", cfg.sessions, "concurrent sessions to open");
   app.add_option("--parallel", cfg.parallel, "sessions being opened at once");
   app.add_option("--hold-seconds", cfg.hold_seconds, "how long the sessions are held open");
-  app.add_option("--phases", cfg.phases, "comma-separated: throughput (sftp: with an sftp upload), latency, sessions");
+  app.add_option("--phases", cfg.phases, "comma-separated: recording, throughput (sftp: with an sftp upload), latency, sessions");
   app.add_option("--ssh-option", cfg.ssh_options, "extra ssh -o option for every client (repeatable)");
   CLI11_PARSE(app, argc, argv);
 
@@ -670,6 +746,7 @@ int Main(int argc, char** argv) {
       rc = 1;
     }
   };
+  run("recording", Recording);
   run("throughput", Throughput);
   run("latency", Latency);
   run("sessions", Sessions);

@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -22,10 +23,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Level 3 is zstd's default; the window and tables are smaller than level 3's own (2 MiB
-// window) so that a writer holds about 1.2 MiB (docs/RECORDINGS.md has the measurements):
+// Level 1, not zstd's default 3: it compresses terminal text within a few per cent of level 3
+// and escaped binary output (2.4 times its size as JSON, which a `cat` of a binary file
+// produces at network speed) 7-20 % faster, and the compressor is most of what recording
+// costs per byte (docs/BENCHMARKS.md, issue 4). The window and tables are smaller than the
+// level's own so that a writer holds about 1.2 MiB (docs/RECORDINGS.md has the measurements):
 // terminal output repeats within screens, so a 256 KiB window loses little.
-constexpr int kLevel = 3;
+constexpr int kLevel = 1;
 constexpr int kWindowLog = 18;
 constexpr int kHashLog = 15;
 constexpr int kChainLog = 14;
@@ -42,6 +46,7 @@ constexpr size_t kLineFlush = 16 << 10;
 constexpr double kMaxSeconds = 1e9;
 constexpr int kMaxTerminalSide = 65535;
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr std::string_view kEventEnd = "\"]\n";
 constexpr std::string_view kSuffix = ".cast.zst";
 
 Error IoError(std::string_view what, const fs::path& path, int err) {
@@ -107,113 +112,165 @@ std::string FormatTime(int64_t micros) {
   return s;
 }
 
-// Escapes like Python's json.dumps(ensure_ascii=False), which asciinema uses: quote, backslash
-// and control characters; everything else (valid UTF-8 by then) is written as it is.
-void AppendEscapedAscii(unsigned char c, std::string* out) {
-  switch (c) {
-    case '"':
-      out->append("\\\"");
-      return;
-    case '\\':
-      out->append("\\\\");
-      return;
-    case '\b':
-      out->append("\\b");
-      return;
-    case '\f':
-      out->append("\\f");
-      return;
-    case '\n':
-      out->append("\\n");
-      return;
-    case '\r':
-      out->append("\\r");
-      return;
-    case '\t':
-      out->append("\\t");
-      return;
-    default:
-      break;
+// What the escaper does with each byte value, and with what text. Escapes are those of
+// Python's json.dumps(ensure_ascii=False), which asciinema uses: quote, backslash and control
+// characters; everything else (valid UTF-8 by then, DEL included) is written as it is.
+//
+// A byte is written as `text` (itself, its escape, or U+FFFD) unless it begins a whole UTF-8
+// sequence, which is copied; the choice is made without branching on the data, because in
+// binary output the cases alternate at random and a mispredicted branch per byte is what
+// costs most.
+struct ByteAction {
+  uint8_t need = 0;  // continuation bytes a lead byte needs; 0 for any other byte
+  // The range the first continuation byte must be in (the others are 0x80..0xBF).
+  uint8_t lo = 0x80, hi = 0xBF;
+  uint8_t len = 3;                          // of `text`
+  char text[8] = {'\xEF', '\xBF', '\xBD'};  // padded so that it can be copied as 8 bytes
+};
+
+constexpr std::array<ByteAction, 256> MakeByteActions() {
+  std::array<ByteAction, 256> table{};
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int c = 0; c < 256; ++c) {
+    ByteAction& a = table[static_cast<size_t>(c)];
+    auto escape = [&a](std::string_view text) {
+      a.len = static_cast<uint8_t>(text.size());
+      for (size_t i = 0; i < 8; ++i) a.text[i] = i < text.size() ? text[i] : '\0';
+    };
+    if (c == '"') {
+      escape("\\\"");
+    } else if (c == '\\') {
+      escape("\\\\");
+    } else if (c == '\b') {
+      escape("\\b");
+    } else if (c == '\f') {
+      escape("\\f");
+    } else if (c == '\n') {
+      escape("\\n");
+    } else if (c == '\r') {
+      escape("\\r");
+    } else if (c == '\t') {
+      escape("\\t");
+    } else if (c < 0x20) {
+      const char text[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      escape(std::string_view(text, 6));
+    } else if (c < 0x80) {
+      const char text[] = {static_cast<char>(c)};
+      escape(std::string_view(text, 1));
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      a.need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      a.need = 2;
+      if (c == 0xE0) a.lo = 0xA0;  // overlong
+      if (c == 0xED) a.hi = 0x9F;  // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      a.need = 3;
+      if (c == 0xF0) a.lo = 0x90;  // overlong
+      if (c == 0xF4) a.hi = 0x8F;  // beyond U+10FFFF
+    }  // else a stray continuation byte, C0, C1, F5..FF: U+FFFD, and a lead byte whose
+       // sequence is ill-formed is one too
   }
-  if (c < 0x20) {
-    char buf[7];
-    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-    out->append(buf, 6);
-  } else {
-    out->push_back(static_cast<char>(c));
-  }
+  return table;
+}
+
+constexpr std::array<ByteAction, 256> kByteActions = MakeByteActions();
+
+// Whether all 8 bytes of `v` are copied as they are: 0x20..0x7F except '"' and '\\'.
+inline bool AllCopied(uint64_t v) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  // A byte is zero in x iff the high bit of (x - 1) & ~x is set for it (no false positives
+  // in the lowest zero byte; any hit means "not all copied", which is all we ask).
+  auto has_zero = [](uint64_t x) { return ((x - kOnes) & ~x & kHigh) != 0; };
+  const bool high = (v & kHigh) != 0;
+  // Bytes below 0x20: subtracting 0x20 borrows into the high bit only for them (v has no
+  // high bits set here).
+  const bool control = ((v - 0x20 * kOnes) & ~v & kHigh) != 0;
+  return !high && !control && !has_zero(v ^ ('"' * kOnes)) && !has_zero(v ^ ('\\' * kOnes));
 }
 
 // Incremental UTF-8 validation into JSON string content. A sequence cut at the end of one
 // piece is kept (at most 3 bytes) and completed by the next piece of the same stream; each
 // maximal ill-formed subpart becomes one U+FFFD (Unicode's recommended practice, which is
 // also what Python's "replace" decoder in asciinema's own recorder does).
+//
+// Written for throughput (a `cat` of a binary file is recorded too): runs of plain ASCII are
+// copied 8 bytes at a time, complete UTF-8 sequences at once, escapes from a table, into a
+// buffer the caller sized with MaxOutput, so that no byte costs an allocation check.
 class Utf8Decoder {
  public:
-  void Feed(std::string_view data, std::string* out) {
-    size_t i = 0;
-    while (i < data.size()) {
-      auto b = static_cast<unsigned char>(data[i]);
-      if (need_ == 0) {
-        if (b < 0x80) {
-          // Runs of plain printable ASCII, the bulk of terminal output, are copied at once.
-          size_t j = i;
-          while (j < data.size()) {
-            auto c = static_cast<unsigned char>(data[j]);
-            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
-            ++j;
-          }
-          if (j > i) {
-            out->append(data.substr(i, j - i));
-            i = j;
-          } else {
-            AppendEscapedAscii(b, out);
-            ++i;
-          }
-          continue;
-        }
-        unsigned char lo = 0x80, hi = 0xBF;
-        int need;
-        if (b >= 0xC2 && b <= 0xDF) {
-          need = 1;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-          need = 2;
-          if (b == 0xE0) lo = 0xA0;  // overlong
-          if (b == 0xED) hi = 0x9F;  // UTF-16 surrogates
-        } else if (b >= 0xF0 && b <= 0xF4) {
-          need = 3;
-          if (b == 0xF0) lo = 0x90;  // overlong
-          if (b == 0xF4) hi = 0x8F;  // beyond U+10FFFF
-        } else {
-          out->append(kReplacement);  // a stray continuation byte, C0, C1, F5..FF
-          ++i;
-          continue;
-        }
-        pending_[0] = static_cast<char>(b);
-        pending_len_ = 1;
-        need_ = need;
-        lo_ = lo;
-        hi_ = hi;
-        ++i;
+  // The most Feed writes for `n` bytes: 6 per byte (\u00XX), a U+FFFD for a sequence left
+  // from the piece before, and the 8-byte stores' overrun.
+  static constexpr size_t MaxOutput(size_t n) { return 6 * n + 16; }
+
+  // Writes the JSON string content for `data` at `out`, which has room for
+  // MaxOutput(data.size()) bytes, and returns the end of what it wrote.
+  char* Feed(std::string_view data, char* out) {
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+    const auto* const end = p + data.size();
+    while (p < end) {
+      if (need_ != 0) {
+        p = Continue(p, &out);
         continue;
       }
-      if (b >= lo_ && b <= hi_) {
-        pending_[pending_len_++] = static_cast<char>(b);
-        lo_ = 0x80;
-        hi_ = 0xBF;
-        ++i;
-        if (--need_ == 0) {
-          out->append(pending_, pending_len_);
-          pending_len_ = 0;
+      // Plain ASCII 8 bytes at a time; else the next 8 bytes (or a little more) one byte or
+      // one sequence at a time, which binary output does all the time, before trying 8 at once
+      // again. 16 bytes ahead can be read: a sequence at the last of the 8 is read as 8 bytes.
+      while (end - p >= 16) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        if (AllCopied(v)) {
+          std::memcpy(out, p, 8);
+          out += 8;
+          p += 8;
+          continue;
         }
+        for (const auto* const stop = p + 8; p < stop;) {
+          const ByteAction& a = kByteActions[*p];
+          if (a.need == 0) {
+            std::memcpy(out, a.text, 8);
+            out += a.len;
+            ++p;
+            continue;
+          }
+          // Continuation bytes that follow in range, up to `need`: all of them make a whole
+          // sequence; fewer make one ill-formed subpart (one U+FFFD) of the lead and them.
+          // (`&`, not `&&`: all of it is computed, nothing branches.)
+          const unsigned n = a.need;
+          const bool c1 = (p[1] >= a.lo) & (p[1] <= a.hi);
+          const bool c2 = c1 & (n >= 2) & ((p[2] & 0xC0) == 0x80);
+          const bool c3 = c2 & (n >= 3) & ((p[3] & 0xC0) == 0x80);
+          const unsigned k = unsigned{c1} + unsigned{c2} + unsigned{c3};
+          const bool whole = k == n;
+          std::memcpy(out, whole ? reinterpret_cast<const char*>(p) : a.text, 8);
+          out += whole ? n + 1 : a.len;
+          p += 1 + k;
+        }
+      }
+      if (p == end) break;
+      // The last few bytes: a sequence may be cut here and finished by the next piece.
+      const ByteAction& a = kByteActions[*p];
+      if (a.need == 0) {
+        std::memcpy(out, a.text, 8);
+        out += a.len;
+        ++p;
         continue;
       }
-      // The sequence so far is one ill-formed subpart; `b` is looked at again as a new start.
-      out->append(kReplacement);
-      need_ = 0;
-      pending_len_ = 0;
+      pending_[0] = static_cast<char>(*p++);
+      pending_len_ = 1;
+      need_ = a.need;
+      lo_ = a.lo;
+      hi_ = a.hi;
     }
+    return out;
   }
+
+  // For small texts (the header, markers): appends to a string.
+  void Feed(std::string_view data, std::string* out) {
+    const size_t size = out->size();
+    out->resize(size + MaxOutput(data.size()));
+    out->resize(static_cast<size_t>(Feed(data, out->data() + size) - out->data()));
+  }
+
   bool pending() const { return need_ != 0; }
   // The stream ended inside a sequence.
   void End(std::string* out) {
@@ -223,6 +280,31 @@ class Utf8Decoder {
   }
 
  private:
+  static char* Replacement(char* out) {
+    std::memcpy(out, kReplacement.data(), 3);
+    return out + 3;
+  }
+
+  // The next byte of a sequence begun earlier; returns where to go on from.
+  const unsigned char* Continue(const unsigned char* p, char** out) {
+    if (*p >= lo_ && *p <= hi_) {
+      pending_[pending_len_++] = static_cast<char>(*p);
+      lo_ = 0x80;
+      hi_ = 0xBF;
+      if (--need_ == 0) {
+        std::memcpy(*out, pending_, pending_len_);
+        *out += pending_len_;
+        pending_len_ = 0;
+      }
+      return p + 1;
+    }
+    // The sequence so far is one ill-formed subpart; `*p` is looked at again as a new start.
+    *out = Replacement(*out);
+    need_ = 0;
+    pending_len_ = 0;
+    return p;
+  }
+
   char pending_[4] = {};
   size_t pending_len_ = 0;
   int need_ = 0;                         // continuation bytes still expected
@@ -271,8 +353,6 @@ class FileRecordingWriter final : public RecordingWriter {
   FileRecordingWriter(fs::path root, fs::path tmp_path, int fd, ZSTD_CCtx* cctx)
       : root_(std::move(root)), tmp_path_(std::move(tmp_path)), fd_(fd), cctx_(cctx) {
     out_.resize(kOutBufferSize);
-    // Reserved once so that the writer's size is fixed from the start (see kPieceInput).
-    line_.reserve(kLineFlush + 6 * kPieceInput + 64);
   }
 
   ~FileRecordingWriter() override {
@@ -374,7 +454,7 @@ class FileRecordingWriter final : public RecordingWriter {
 
   int fd() const { return fd_; }
   size_t memory() const {
-    return sizeof(*this) + ZSTD_sizeof_CCtx(cctx_) + line_.capacity() + out_.capacity();
+    return sizeof(*this) + ZSTD_sizeof_CCtx(cctx_) + kLineCapacity + out_.capacity();
   }
 
  private:
@@ -406,25 +486,24 @@ class FileRecordingWriter final : public RecordingWriter {
     micros = std::max(micros, last_micros_);
     // The prefix is committed only once some text follows: a call that only carries part of
     // a character writes no event.
-    line_.clear();
-    line_.append(EventPrefix(micros, type));  // not `=`, which would drop the reserved buffer
-    const size_t prefix_size = line_.size();
+    char* const line = line_.get();
+    const std::string prefix = EventPrefix(micros, type);
+    std::memcpy(line, prefix.data(), prefix.size());
+    char* const text = line + prefix.size();
+    char* end = text;
     bool started = false;
     for (size_t pos = 0; pos < data.size(); pos += kPieceInput) {
-      decoder->Feed(data.substr(pos, kPieceInput), &line_);
-      started = started || line_.size() > prefix_size;
-      if (started && line_.size() >= kLineFlush) {
-        RETURN_IF_ERROR(Append(line_));
-        line_.clear();
+      end = decoder->Feed(data.substr(pos, kPieceInput), end);
+      started = started || end > text;
+      if (started && static_cast<size_t>(end - line) >= kLineFlush) {
+        RETURN_IF_ERROR(Append(std::string_view(line, static_cast<size_t>(end - line))));
+        end = line;
       }
     }
-    if (!started) {
-      line_.clear();
-      return OkStatus();
-    }
-    line_ += "\"]\n";
-    RETURN_IF_ERROR(Append(line_));
-    line_.clear();
+    if (!started) return OkStatus();
+    std::memcpy(end, kEventEnd.data(), kEventEnd.size());
+    end += kEventEnd.size();
+    RETURN_IF_ERROR(Append(std::string_view(line, static_cast<size_t>(end - line))));
     ++events_;
     last_micros_ = micros;
     return OkStatus();
@@ -433,12 +512,11 @@ class FileRecordingWriter final : public RecordingWriter {
   // `escaped` is JSON string content.
   Status WriteEvent(int64_t micros, char type, std::string_view escaped) {
     micros = std::max(micros, last_micros_);
-    line_.clear();
-    line_.append(EventPrefix(micros, type));
-    line_ += escaped;
-    line_ += "\"]\n";
-    RETURN_IF_ERROR(Append(line_));
-    line_.clear();
+    // In three pieces: the hash and the compressor see one stream, and a long marker needs no
+    // buffer of its own.
+    RETURN_IF_ERROR(Append(EventPrefix(micros, type)));
+    RETURN_IF_ERROR(Append(escaped));
+    RETURN_IF_ERROR(Append(kEventEnd));
     ++events_;
     last_micros_ = micros;
     return OkStatus();
@@ -483,8 +561,11 @@ class FileRecordingWriter final : public RecordingWriter {
   int fd_;  // -1 once closed by Finish
   ZSTD_CCtx* const cctx_;
   crypto::Sha256Stream hash_;  // of the uncompressed asciicast
-  std::string line_;           // the event being written, at most ~kLineFlush + 6 * kPieceInput
-  std::string out_;            // compressed bytes on their way to fd_
+  // The event being written: kLineFlush bytes at most before a piece of kPieceInput bytes is
+  // escaped into it, then given to Append.
+  static constexpr size_t kLineCapacity = kLineFlush + 64 + Utf8Decoder::MaxOutput(kPieceInput);
+  const std::unique_ptr<char[]> line_ = std::make_unique_for_overwrite<char[]>(kLineCapacity);
+  std::string out_;  // compressed bytes on their way to fd_
   Utf8Decoder output_, input_;
   uint64_t bytes_ = 0, compressed_bytes_ = 0, events_ = 0;
   int64_t last_micros_ = 0;

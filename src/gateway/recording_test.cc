@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -282,6 +283,152 @@ TEST_F(RecordingTest, InvalidUtf8BecomesReplacementCharacters) {
                 "\"]\n"
                 "[8.0, \"o\", \"" +
                 r + "\"]\n");
+}
+
+// The JSON string content for `data` written one byte at a time, the plainest reading of the
+// rules (Python's json.dumps(ensure_ascii=False) of bytes.decode("utf-8", "replace")): the
+// writer's fast paths must produce exactly this.
+std::string ReferenceJson(std::string_view data) {
+  const std::string replacement = "\xEF\xBF\xBD";
+  std::string out;
+  size_t i = 0;
+  while (i < data.size()) {
+    auto b = static_cast<unsigned char>(data[i]);
+    if (b < 0x80) {
+      switch (b) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          if (b < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", b);
+            out += buf;
+          } else {
+            out += static_cast<char>(b);
+          }
+      }
+      ++i;
+      continue;
+    }
+    size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      need = 1;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      need = 2;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      need = 3;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    }
+    size_t k = 0;  // continuation bytes in range, up to `need`
+    while (k < need && i + 1 + k < data.size()) {
+      auto c = static_cast<unsigned char>(data[i + 1 + k]);
+      if (c < (k == 0 ? lo : 0x80) || c > (k == 0 ? hi : 0xBF)) break;
+      ++k;
+    }
+    if (need > 0 && k == need) {
+      out += data.substr(i, need + 1);
+    } else {
+      out += replacement;  // one per maximal ill-formed subpart, or a sequence cut by the end
+    }
+    i += 1 + k;
+  }
+  return out;
+}
+
+// Random mixtures of ASCII, escapes, valid and ill-formed UTF-8 at every boundary (E0, ED, F0,
+// F4), cut sequences and random bytes, given in random pieces (so that sequences are split
+// across calls and both the bulk and the byte-at-a-time paths run): the "o" events, joined,
+// are the reference escaping of the whole input.
+TEST_F(RecordingTest, EscapingMatchesByteAtATimeReference) {
+  const std::string pieces[] = {"a",
+                                "plain text, long enough for 8 at once ",
+                                "\"",
+                                "\\",
+                                "\x1b[0m",
+                                "\r\n",
+                                "\x7f",
+                                "\x01",
+                                "\xC2\x80",
+                                "\xDF\xBF",
+                                "\xE0\xA0\x80",
+                                "\xE0\x9F\x80",
+                                "\xED\x9F\xBF",
+                                "\xED\xA0\x80",
+                                "\xEF\xBF\xBF",
+                                "\xF0\x90\x80\x80",
+                                "\xF0\x8F\xBF\xBF",
+                                "\xF4\x8F\xBF\xBF",
+                                "\xF4\x90\x80\x80",
+                                "\xF5",
+                                "\xC0",
+                                "\xC1\xBF",
+                                "\x80",
+                                "\xBF",
+                                "\xE4\xB8",
+                                "\xF0\x9F\x98",
+                                "\xFF",
+                                "\xE4\xB8\xAD\xE6\x96\x87"};
+  uint32_t x = 20261127;
+  auto next = [&x] {
+    x = x * 1664525 + 1013904223;
+    return x >> 8;
+  };
+  for (int round = 0; round < 60; ++round) {
+    std::string data;
+    const size_t size = round == 0 ? (256 << 10) : next() % 3000;
+    while (data.size() < size) {
+      if (next() % 3 == 0) {
+        data += static_cast<char>(next() & 0xFF);
+      } else {
+        data += pieces[next() % std::size(pieces)];
+      }
+    }
+    auto w = Begin();
+    ASSERT_TRUE(w);
+    double t = 0;
+    for (size_t pos = 0; pos < data.size();) {
+      const size_t n = next() % 4 == 0 ? next() % 40000 : next() % 40;
+      ASSERT_TRUE(w->Output(t += 0.001, std::string_view(data).substr(pos, n)).ok());
+      pos += n;
+    }
+    std::string text = FinishAndRead(std::move(w));
+    std::string joined;
+    size_t line = text.find('\n') + 1;  // after the header
+    while (line < text.size()) {
+      size_t end = text.find('\n', line);
+      ASSERT_NE(end, std::string::npos);
+      std::string_view event(text.data() + line, end - line);
+      const size_t start = event.find(", \"o\", \"");
+      ASSERT_NE(start, std::string_view::npos) << event;
+      ASSERT_TRUE(event.ends_with("\"]")) << event;
+      joined += event.substr(start + 8, event.size() - 2 - (start + 8));
+      line = end + 1;
+    }
+    ASSERT_EQ(joined, ReferenceJson(data)) << "round " << round << ", " << data.size() << " bytes";
+  }
 }
 
 TEST_F(RecordingTest, StoredUnderSha256OfUncompressedText) {
