@@ -35,7 +35,10 @@ constexpr const char* kSessionKind = "gateway.session";
 constexpr size_t kMaxPendingInput = 64 * 1024;     // operator typeahead held while a command waits
 constexpr size_t kMaxWatcherBacklog = 4 << 20;     // a watcher further behind is dropped
 constexpr size_t kMaxCommandsKept = 10'000;        // per session record; the ledger has every one
-constexpr size_t kChunk = 32 * 1024;
+constexpr size_t kChunk = 64 * 1024;
+// Without a terminal (exec, SFTP, scp) nothing is held for a decision, so more may be in
+// flight: SFTP pipelines its writes, and a small buffer here throttles it.
+constexpr size_t kMaxPendingTransfer = 1 << 20;
 constexpr int kMaxAuthAttempts = 6;
 
 std::string NewId(const char* prefix) { return prefix + HexEncode(crypto::RandomBytes(8)); }
@@ -1067,8 +1070,9 @@ bool Runner::Relay() {
       }
     }
     // Operator → target, through the command decisions.
-    while (!client_eof_ && pending_in_.size() < kMaxPendingInput) {
-      int n = port_.Read(buf.data(), std::min(buf.size(), kMaxPendingInput - pending_in_.size()));
+    const size_t max_pending = editor_ ? kMaxPendingInput : kMaxPendingTransfer;
+    while (!client_eof_ && pending_in_.size() < max_pending) {
+      int n = port_.Read(buf.data(), std::min(buf.size(), max_pending - pending_in_.size()));
       if (n < 0) {
         client_eof_ = true;
         break;
