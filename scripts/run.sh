@@ -15,7 +15,7 @@ DATA="${CLOUDPACT_DATA_DIR:-$PWD/data}"
 LISTEN="${CLOUDPACT_LISTEN:-127.0.0.1:8080}"
 BIN=build/release/apps/cloudpact/cloudpact
 
-"$BIN" serve --data-dir "$DATA" --listen "$LISTEN" --demo &
+"$BIN" serve --data-dir "$DATA" --listen "$LISTEN" --ssh-listen "127.0.0.1:${CLOUDPACT_SSH_PORT:-2222}" --demo &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
 for _ in $(seq 1 100); do
@@ -43,6 +43,10 @@ cat <<MSG
     $BIN access review REQ_ID --approve --token-file $DATA/demo/acme-ann.token --key $DATA/demo/acme-ann.key
     $BIN authz check --token-file $DATA/initial-admin-token --principal bob --action db:read --resource acme-db-01
     $BIN tenant verify --tenant acme --url http://$LISTEN --key "$(cat "$DATA/ledger-key.pub")"
+
+  运维网关 / SSH gateway (docs/GATEWAY.md): ssh -p ${CLOUDPACT_SSH_PORT:-2222} alice@127.0.0.1 lists alice's targets once her
+  key is in the directory and a target has an ssh endpoint and a credential (cloudpact apply -f …;
+  cloudpact target credential set …); sessions: $BIN sessions list --token-file $DATA/demo/dave.token
 
   账本 / ledger:
     $BIN ledger verify --url http://$LISTEN/ledger --key "$(cat "$DATA/ledger-key.pub")"
