@@ -160,6 +160,8 @@ TEST_F(GatewayWalkthrough, AnApprovedOperatorWorksThroughTheGatewayAndEverything
   // Someone else's sessions are not alice's to read; frank (ops-lead) may read them all.
   EXPECT_EQ(Call("bob", "GET", "/v1/sessions/" + allowed_id).status, 404);
   EXPECT_EQ(Call("frank", "GET", "/v1/sessions/" + allowed_id).status, 200);
+  // The assessor reads sessions and their recordings too.
+  EXPECT_EQ(Call("audrey", "GET", "/v1/sessions/" + allowed_id + "/recording").status, 200);
 
   // 8. The same through the exec API.
   auto exec = Call("alice", "POST", "/v1/exec",

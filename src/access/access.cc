@@ -472,7 +472,9 @@ std::vector<std::string> AccessService::AdminPermissionsOf(const std::string& pr
     // Tenant approvers review lockbox requests and read their tenant's access log.
     out = {"access:review", "tenant:read"};
   } else if (snap->auditors.count(principal)) {
-    out = {"posture:read", "directory:read", "tenant:read"};
+    // Assessors read the posture, the directory, every tenant's access log, and the sessions
+    // with their recordings (the evidence of O&M work).
+    out = {"posture:read", "directory:read", "tenant:read", "sessions:read"};
   }
   SortUnique(out);
   return out;
