@@ -90,6 +90,13 @@ TEST_F(GatewayWalkthrough, AnApprovedOperatorWorksThroughTheGatewayAndEverything
   ASSERT_EQ(signin->status, 200) << signin->body;
   std::string cookie = signin->headers["set-cookie"].substr(0, signin->headers["set-cookie"].find(';'));
   std::string csrf = (*ParseJson(signin->body))["csrf_token"];
+  // A password-only session of someone who needs MFA can do nothing but enrol: no exec.
+  auto early = http_->Request("POST", "/v1/exec",
+                              Json{{"target", "sh-node-01"}, {"login", login}, {"command", "id"}}.dump(),
+                              {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(early->status, 403) << early->body;
+  EXPECT_NE(early->body.find("enrol a TOTP authenticator first"), std::string::npos) << early->body;
   auto enrol = http_->Request("POST", "/v1/auth/totp", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
   ASSERT_TRUE(enrol.ok());
   ASSERT_EQ(enrol->status, 200) << enrol->body;

@@ -37,6 +37,12 @@ bool GatewayRoutes::Handle(const Request& r, const Respond& respond) {
       respond(Error(c.error()));
       return true;
     }
+    // Routes open to any signed-in person still refuse a session that must enrol TOTP first
+    // (Authorize does so for the others).
+    if (c->enrolment_only) {
+      respond(ErrorResponse(403, "permission_denied", "enrol a TOTP authenticator first (POST /v1/auth/totp)"));
+      return true;
+    }
     respond(f(*c));
     return true;
   };
