@@ -64,7 +64,6 @@ bool ValidSecret(std::string_view s) {
 }
 
 std::string NewSecret() { return Base64UrlEncode(crypto::RandomBytes(kSecretBytes)); }
-std::string HexSha256(std::string_view s) { return HexEncode(crypto::AsBytes(crypto::Sha256(s))); }
 
 // Printable ASCII only, bounded: sources are addresses and user agents, kept for the record.
 std::string CleanSource(std::string_view source) {
@@ -496,8 +495,8 @@ Result<Session> Accounts::SignIn(const std::string& principal, std::string_view 
   int64_t ttl = options_.session_ttl_seconds;
   if (!mfa && mfa_required_(principal)) ttl = std::min(ttl, kEnrolmentSessionSeconds);
   s.expires = now + ttl;
-  SessionInfo info{HexSha256(s.secret),    principal, mfa, now, now, s.expires,
-                   HexSha256(s.csrf_token)};
+  SessionInfo info{crypto::Sha256Hex(s.secret),    principal, mfa, now, now, s.expires,
+                   crypto::Sha256Hex(s.csrf_token)};
   writes.push_back(RecordWrite{kSessionKind, info.id, SessionBody(info, clean_source), 0});
   writes.push_back(
       RecordWrite{kLockoutKind, principal, "", RecordWrite::kAnyVersion, /*erase=*/true});
@@ -538,7 +537,7 @@ Result<SessionInfo> Accounts::Authenticate(std::string_view cookie_secret) {
   if (!ValidSecret(cookie_secret))
     return MakeError(ErrorCode::kUnauthenticated, "no valid session");
   // The lookup is by hash of a 256-bit secret, so its timing tells nothing about the secret.
-  const std::string id = HexSha256(cookie_secret);
+  const std::string id = crypto::Sha256Hex(cookie_secret);
   const int64_t now = Now();
   // Refreshing last_seen on every request would be a write per request; once per interval
   // keeps it within a minute, and only ever makes the idle timeout earlier.
@@ -575,7 +574,7 @@ bool Accounts::EnrolmentOnly(const SessionInfo& session) const {
 Status Accounts::SignOut(std::string_view cookie_secret) {
   if (!ValidSecret(cookie_secret)) return OkStatus();
   return store_.WriteRecords(
-      {{kSessionKind, HexSha256(cookie_secret), "", RecordWrite::kAnyVersion, /*erase=*/true}});
+      {{kSessionKind, crypto::Sha256Hex(cookie_secret), "", RecordWrite::kAnyVersion, /*erase=*/true}});
 }
 
 Status Accounts::Unlock(const std::string& principal) {

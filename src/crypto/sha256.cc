@@ -1,5 +1,7 @@
 #include "crypto/sha256.h"
 
+#include "core/encoding.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -17,6 +19,8 @@ Hash HmacSha256(std::string_view key, std::string_view data) {
        data.size(), out.data(), &len);
   return out;
 }
+
+std::string Sha256Hex(std::string_view data) { return HexEncode(AsBytes(Sha256(data))); }
 
 Hash Sha256(std::string_view data) {
   Hash h;

@@ -13,6 +13,9 @@ Hash Sha256(std::string_view data);
 // SHA-256 over the concatenation of parts, without copying them together.
 Hash Sha256(std::initializer_list<std::string_view> parts);
 
+// Lower-case hex of SHA-256(data): how entries, recordings and files name their digests.
+std::string Sha256Hex(std::string_view data);
+
 inline std::string_view AsBytes(const Hash& h) {
   return std::string_view(reinterpret_cast<const char*>(h.data()), h.size());
 }

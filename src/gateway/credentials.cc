@@ -24,6 +24,15 @@ Result<std::string> KeyFingerprint(const std::string& pem) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "the key is not an unencrypted OpenSSH or PEM private key (passphrase-protected keys cannot be used)");
   }
+  std::string out = SshKeyFingerprint(key);
+  ssh_key_free(key);
+  if (out.empty()) return MakeError(ErrorCode::kInternal, "cannot fingerprint the key");
+  return out;
+}
+
+}  // namespace
+
+std::string SshKeyFingerprint(ssh_key key) {
   unsigned char* hash = nullptr;
   size_t len = 0;
   std::string out;
@@ -33,12 +42,8 @@ Result<std::string> KeyFingerprint(const std::string& pem) {
     ssh_string_free_char(fp);
     ssh_clean_pubkey_hash(&hash);
   }
-  ssh_key_free(key);
-  if (out.empty()) return MakeError(ErrorCode::kInternal, "cannot fingerprint the key");
   return out;
 }
-
-}  // namespace
 
 bool ValidLogin(const std::string& login) {
   if (login.empty() || login.size() > 32) return false;

@@ -14,6 +14,8 @@
 #include "ledger/ledger.h"
 #include "storage/storage.h"
 
+struct ssh_key_struct;
+
 namespace cloudpact::gateway {
 
 struct TargetCredential {
@@ -47,5 +49,9 @@ class Credentials {
 };
 
 bool ValidLogin(const std::string& login);
+
+// "SHA256:…" of an SSH key's public half, as `ssh-keygen -l` prints it ("" if it cannot be
+// computed). Takes libssh's ssh_key.
+std::string SshKeyFingerprint(ssh_key_struct* key);
 
 }  // namespace cloudpact::gateway

@@ -43,7 +43,6 @@ constexpr int kMaxAuthAttempts = 6;
 
 std::string NewId(const char* prefix) { return prefix + HexEncode(crypto::RandomBytes(8)); }
 
-std::string Sha256Hex(std::string_view s) { return HexEncode(crypto::AsBytes(crypto::Sha256(s))); }
 
 int64_t SystemNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -53,19 +52,6 @@ int64_t SystemNow() {
 std::string Notice(std::string_view zh, std::string_view en, bool pty) {
   std::string nl = pty ? "\r\n" : "\n";
   return nl + "[cloudpact] " + std::string(zh) + " / " + std::string(en) + nl;
-}
-
-std::string KeyFingerprint(ssh_key key) {
-  unsigned char* hash = nullptr;
-  size_t len = 0;
-  std::string out;
-  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) == 0) {
-    char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
-    if (fp) out = fp;
-    ssh_string_free_char(fp);
-    ssh_clean_pubkey_hash(&hash);
-  }
-  return out;
 }
 
 // "<type> <base64>" of an OpenSSH public key line, imported for comparison with ssh_key_cmp.
@@ -333,7 +319,7 @@ struct Gateway::Impl {
   }
 
   void AcceptLoop();
-  void Serve(ssh_session session, std::string peer);
+  void Serve(ssh_session session);
 
   std::shared_ptr<Live> FindLive(const std::string& id) const {
     std::lock_guard<std::mutex> lock(mu);
@@ -525,7 +511,7 @@ Result<std::unique_ptr<Upstream>> ConnectUpstream(const directory::Resource& tar
   }
   ssh_key pinned = ImportPublicLine(ep.host_key);
   const bool same = pinned != nullptr && ssh_key_cmp(presented, pinned, SSH_KEY_CMP_PUBLIC) == 0;
-  std::string presented_fp = KeyFingerprint(presented), pinned_fp = pinned ? KeyFingerprint(pinned) : "";
+  std::string presented_fp = SshKeyFingerprint(presented), pinned_fp = pinned ? SshKeyFingerprint(pinned) : "";
   ssh_key_free(presented);
   if (pinned) ssh_key_free(pinned);
   if (!same) {
@@ -849,7 +835,7 @@ bool Runner::DecideCommand(const CommandLine& line, char submit_byte) {
                {"from_echo", c.from_echo},
                {"echo_differs", line.echo_differs},
                {"truncated", line.truncated},
-               {"command_sha256", Sha256Hex(text)}};
+               {"command_sha256", crypto::Sha256Hex(text)}};
   // The line itself may hold secrets typed on it: it is kept off the public tree, committed to
   // by the entry, and readable with ledger:read_confidential (and through the session API).
   auto r = Evidence("gateway.command", body, Json{{"command", text}});
@@ -1002,7 +988,8 @@ bool Runner::WaitExecReview(const CommandVerdict& v) {
         std::lock_guard<std::mutex> lock(live_->mu);
         live_->review_state = state = "timed_out";
       }
-      (void)Evidence("gateway.command.review", {{"seq", 1}, {"decision", "timed_out"}, {"reviewer", ""}});
+      // The ledger failing here changes nothing: the command is not run either way.
+      (void)Evidence("gateway.command.review", {{"seq", seq_}, {"decision", "timed_out"}, {"reviewer", ""}});
     }
     if (!state.empty()) {
       std::lock_guard<std::mutex> lock(live_->mu);
@@ -1166,7 +1153,7 @@ void Runner::Run() {
                 {"policy_version", gw_.deps.access->policy_version()}};
   std::optional<Json> confidential;
   if (!setup_.command.empty()) {
-    start["command_sha256"] = Sha256Hex(setup_.command);
+    start["command_sha256"] = crypto::Sha256Hex(setup_.command);
     confidential = Json{{"command", setup_.command}};
   }
   auto started = Evidence("gateway.session.start", start, confidential);
@@ -1198,7 +1185,7 @@ void Runner::Run() {
     c.state = v.action == access::CommandAction::kDeny ? "denied"
               : v.action == access::CommandAction::kReview ? "pending" : "allowed";
     auto r = Evidence("gateway.command", {{"seq", c.seq}, {"decision", c.decision}, {"rule", c.rule},
-                                          {"command_sha256", Sha256Hex(c.text)}},
+                                          {"command_sha256", crypto::Sha256Hex(c.text)}},
                       Json{{"command", c.text}});
     if (!r.ok()) return End("evidence could not be recorded (ledger unavailable)");
     c.ledger_index = *r;
@@ -1266,10 +1253,8 @@ namespace {
 struct Conn {
   Gateway::Impl* gw = nullptr;
   ssh_session session = nullptr;
-  std::string peer;
   std::string user_name;  // the first user name presented; a change is refused
   GatewayUser user;
-  bool user_ok = false;
   bool key_ok = false;
   std::string mfa_key;  // operator + key fingerprint, for MfaRemembered
   bool authenticated = false;
@@ -1310,8 +1295,7 @@ int OnAuthPubkey(ssh_session session, const char* user, ssh_key key, char state,
   if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS;  // "this key would do"
   if (state != SSH_PUBLICKEY_STATE_VALID) return SSH_AUTH_DENIED;
   c->key_ok = true;
-  c->user_ok = true;
-  c->mfa_key = c->user.operator_id + "\n" + KeyFingerprint(key);
+  c->mfa_key = c->user.operator_id + "\n" + SshKeyFingerprint(key);
   if (c->gw->deps.access->MfaRequired(c->user.operator_id) && !c->gw->MfaRemembered(c->mfa_key)) {
     ssh_set_auth_methods(session, SSH_AUTH_METHOD_INTERACTIVE);
     return SSH_AUTH_PARTIAL;
@@ -1434,9 +1418,8 @@ void Gateway::Impl::AcceptLoop() {
       }
       ++connections;
     }
-    std::string peer = "ssh";
-    std::thread([this, s, peer] {
-      Serve(s, peer);
+    std::thread([this, s] {
+      Serve(s);
       ssh_disconnect(s);
       ssh_free(s);
       std::lock_guard<std::mutex> lock(mu);
@@ -1446,11 +1429,10 @@ void Gateway::Impl::AcceptLoop() {
   }
 }
 
-void Gateway::Impl::Serve(ssh_session s, std::string peer) {
+void Gateway::Impl::Serve(ssh_session s) {
   Conn c;
   c.gw = this;
   c.session = s;
-  c.peer = peer;
   c.server_cb.userdata = &c;
   c.server_cb.auth_pubkey_function = OnAuthPubkey;
   c.server_cb.channel_open_request_session_function = OnChannelOpen;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/sha256.h"
 #include "ingest/syslog.h"
 
 namespace cloudpact::ingest {
@@ -361,7 +362,7 @@ class AuditdParser final : public LineParser {
     e.target = Sanitized(!p.node.empty() ? std::string_view(p.node) : std::string_view(p.host));
     e.platform = e.target;
     e.line = p.first_line;
-    e.raw_sha256 = HexSha256(p.text);
+    e.raw_sha256 = crypto::Sha256Hex(p.text);
     out.push_back(std::move(e));
   }
 

@@ -2,6 +2,7 @@
 // syslog or as sshd -e / -E writes them. Lines of other programs (auth.log also holds
 // sudo, CRON, systemd-logind) and sshd lines that record no login, failure or logout give
 // no event.
+#include "crypto/sha256.h"
 #include "ingest/syslog.h"
 
 namespace cloudpact::ingest {
@@ -113,7 +114,7 @@ class SshdParser final : public LineParser {
     e.outcome = outcome;
     e.privileged = user == "root";
     e.detail = Sanitized(detail);
-    e.raw_sha256 = HexSha256(line);
+    e.raw_sha256 = crypto::Sha256Hex(line);
     e.line = line_no;
     e.ocsf_class_uid = 3002;                          // Authentication
     e.ocsf_activity_id = action == "ssh.logout" ? 2 : 1;  // Logoff : Logon

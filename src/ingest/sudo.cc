@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/json.h"
+#include "crypto/sha256.h"
 #include "ingest/syslog.h"
 
 namespace cloudpact::ingest {
@@ -87,7 +88,7 @@ class SudoParser final : public LineParser {
     e.source = "sudo";
     e.target = Sanitized(f.host);
     e.platform = e.target;
-    e.raw_sha256 = HexSha256(line);
+    e.raw_sha256 = crypto::Sha256Hex(line);
     e.line = line_no;
     e.ocsf_class_uid = 1007;  // Process Activity
     e.ocsf_activity_id = 1;   // Launch

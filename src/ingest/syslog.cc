@@ -297,7 +297,6 @@ void AppendShellWord(std::string& out, std::string_view word) {
   out += '\'';
 }
 
-std::string HexSha256(std::string_view line) { return HexEncode(crypto::AsBytes(crypto::Sha256(line))); }
 
 Status CheckLineLength(std::string_view line, uint64_t line_no) {
   if (line.size() <= kMaxLineBytes) return OkStatus();

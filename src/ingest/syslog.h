@@ -73,8 +73,6 @@ inline std::string Sanitized(std::string_view in) {
 // Appends one argv element as a shell would need it: bare when it has only safe
 // characters, otherwise in single quotes (each ' as '\''). Sanitized.
 void AppendShellWord(std::string& out, std::string_view word);
-// Lowercase hex SHA-256 of the line(s) joined with "\n" (a single line: its own bytes).
-std::string HexSha256(std::string_view line);
 Status CheckLineLength(std::string_view line, uint64_t line_no);
 // Drops a trailing "\r" (and "\n").
 std::string_view StripEol(std::string_view line);
