@@ -180,6 +180,53 @@ bool HoldsAnyRole(const Staff& staff, const std::vector<std::string>& roles) {
   return false;
 }
 
+// Sets `d` to allowed if one of the staff member's roles covers (action, resource) with a
+// standing permission under `policy`.
+bool StandingRoleCovers(const Policy& policy, const Staff& staff, const std::string& action, const Resource& res,
+                        Decision& d) {
+  for (const auto& rn : staff.roles) {
+    const Role* role = policy.FindRole(rn);
+    if (role && RoleCovers(*role, staff, action, res, true)) {
+      d.allow = true;
+      d.role = rn;
+      d.reason = "standing role " + rn;
+      return true;
+    }
+  }
+  return false;
+}
+
+enum class Coverage { kNone, kOutsideWindow, kCovered };
+
+// Whether grant `g`'s scope and time windows cover (action, resource) at `t`; whether the
+// grant was in force at `t` is the caller's to check.
+Coverage GrantCoverage(const AccessRequest& g, const std::string& action, const std::string& resource, int64_t t) {
+  if (!std::binary_search(g.resources.begin(), g.resources.end(), resource)) return Coverage::kNone;
+  if (!std::binary_search(g.actions.begin(), g.actions.end(), action)) return Coverage::kNone;
+  bool in_windows = std::all_of(g.window_sets.begin(), g.window_sets.end(), [&](const auto& set) {
+    return std::any_of(set.begin(), set.end(), [&](const TimeWindow& w) { return w.Contains(t); });
+  });
+  return in_windows ? Coverage::kCovered : Coverage::kOutsideWindow;
+}
+
+// Every tenant the grant needed carries a signed approval in it (checked when it was given).
+bool TenantApproved(const AccessRequest& g) {
+  if (g.tenants_required.empty()) return false;
+  return std::all_of(g.tenants_required.begin(), g.tenants_required.end(), [&](const std::string& t) {
+    return std::any_of(g.reviews.begin(), g.reviews.end(), [&](const Review& v) {
+      return v.reviewer_kind == "approver" && v.tenant == t && v.decision == "approve" && !v.signature.empty();
+    });
+  });
+}
+
+void AllowByGrant(const AccessRequest& g, Decision& d) {
+  d.allow = true;
+  d.grant = g.id;
+  d.reason = g.break_glass ? "break-glass grant " + g.id : "grant " + g.id;
+  d.break_glass = g.break_glass;
+  d.tenant_approved = TenantApproved(g);
+}
+
 }  // namespace
 
 std::string_view StateName(State s) {
@@ -251,15 +298,45 @@ struct AccessService::Impl {
   std::unordered_map<std::string, AccessRequest> requests;
   // Active grants by principal, for Check: a handful per person.
   std::unordered_map<std::string, std::vector<std::string>> active_by_principal;
+  // Every grant that was ever active, by principal, for CoveredAt. Sorted by the time it
+  // became active; with the longest grant's duration, a lookup at time t reads only the
+  // grants activated within that duration before t.
+  struct GrantHistory {
+    std::vector<std::pair<int64_t, std::string>> grants;  // (granted, request id)
+    int64_t longest = 0;                                  // max(grant_expires - granted)
+  };
+  std::unordered_map<std::string, GrantHistory> granted_by_principal;
   std::unordered_map<std::string, int64_t> last_activity;  // staff id → unix seconds
   std::map<std::string, Campaign> campaigns;
   Notifier notifier;
 
-  void IndexActive() {
+  void IndexGrants() {
     active_by_principal.clear();
+    granted_by_principal.clear();
     for (const auto& [id, r] : requests) {
       if (r.state == State::kActive) active_by_principal[r.requester].push_back(id);
+      if (!WasGranted(r)) continue;
+      GrantHistory& h = granted_by_principal[r.requester];
+      h.grants.emplace_back(r.granted, id);
+      h.longest = std::max(h.longest, r.grant_expires - r.granted);
     }
+    for (auto& [_, h] : granted_by_principal) std::sort(h.grants.begin(), h.grants.end());
+  }
+  static bool WasGranted(const AccessRequest& r) {
+    return r.granted > 0 && (r.state == State::kActive || r.state == State::kExpired || r.state == State::kRevoked);
+  }
+  // Adds `r` to the history once it has been active; Commit calls it on every change.
+  // Idempotent: a grant's requester, activation time and expiry never change after it
+  // became active.
+  void IndexGranted(const AccessRequest& r) {
+    if (!WasGranted(r)) return;
+    GrantHistory& h = granted_by_principal[r.requester];
+    std::pair<int64_t, std::string> key{r.granted, r.id};
+    // A new grant is the newest, so this appends.
+    auto pos = std::lower_bound(h.grants.begin(), h.grants.end(), key);
+    if (pos != h.grants.end() && *pos == key) return;
+    h.grants.insert(pos, std::move(key));
+    h.longest = std::max(h.longest, r.grant_expires - r.granted);
   }
 };
 
@@ -314,7 +391,7 @@ Result<std::unique_ptr<AccessService>> AccessService::Load(storage::Storage& sto
     auto j = ParseJson(rec.body);
     if (j.ok()) m.last_activity[rec.id] = j->value("last", int64_t{0});
   }
-  m.IndexActive();
+  m.IndexGrants();
   return s;
 }
 
@@ -644,6 +721,7 @@ Status AccessService::Commit(AccessRequest& r, std::vector<ledger::AppendRequest
   auto& ids = impl_->active_by_principal[r.requester];
   std::erase(ids, r.id);
   if (r.state == State::kActive) ids.push_back(r.id);
+  impl_->IndexGranted(r);
   return OkStatus();
 }
 
@@ -1032,36 +1110,69 @@ Decision AccessService::CheckAt(const std::string& principal, const std::string&
   const Resource* res = snap->FindResource(resource);
   if (!res) { d.reason = "unknown resource"; return d; }
   std::shared_lock<std::shared_mutex> lock(impl_->mu);
-  const Policy& pol = *impl_->policy;
-  for (const auto& rn : staff->roles) {
-    const Role* role = pol.FindRole(rn);
-    if (role && RoleCovers(*role, *staff, action, *res, true)) {
-      d.allow = true;
-      d.role = rn;
-      d.reason = "standing role " + rn;
-      return d;
-    }
-  }
+  if (StandingRoleCovers(*impl_->policy, *staff, action, *res, d)) return d;
   auto it = impl_->active_by_principal.find(principal);
   if (it != impl_->active_by_principal.end()) {
-    bool outside_window = false;
     for (const auto& id : it->second) {
       const AccessRequest& g = impl_->requests.at(id);
       if (g.state != State::kActive || now >= g.grant_expires || now < g.granted) continue;
-      if (!std::binary_search(g.resources.begin(), g.resources.end(), resource)) continue;
-      if (!std::binary_search(g.actions.begin(), g.actions.end(), action)) continue;
-      bool in_windows = std::all_of(g.window_sets.begin(), g.window_sets.end(), [&](const auto& set) {
-        return std::any_of(set.begin(), set.end(), [&](const TimeWindow& w) { return w.Contains(now); });
-      });
-      if (!in_windows) { outside_window = true; continue; }
-      d.allow = true;
-      d.grant = id;
-      d.reason = g.break_glass ? "break-glass grant " + id : "grant " + id;
+      Coverage c = GrantCoverage(g, action, resource, now);
+      if (c == Coverage::kOutsideWindow) d.outside_window = true;
+      if (c != Coverage::kCovered) continue;
+      d.outside_window = false;
+      AllowByGrant(g, d);
       return d;
     }
-    if (outside_window) { d.reason = "a grant covers this, but not at this time of day"; return d; }
+    if (d.outside_window) { d.reason = "a grant covers this, but not at this time of day"; return d; }
   }
   d.reason = "no standing role or active grant covers " + action + " on " + resource;
+  return d;
+}
+
+Decision AccessService::CoveredAt(const std::string& principal, const std::string& action,
+                                  const std::string& resource, int64_t at) const {
+  auto snap = directory_.snapshot();
+  Decision d;
+  const Staff* staff = snap->FindStaff(principal);
+  if (!staff) { d.reason = "unknown principal"; return d; }
+  if (staff->disabled) { d.reason = "principal is disabled"; return d; }
+  const Resource* res = snap->FindResource(resource);
+  if (!res) { d.reason = "unknown resource"; return d; }
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
+  if (StandingRoleCovers(*impl_->policy, *staff, action, *res, d)) return d;
+  auto it = impl_->granted_by_principal.find(principal);
+  if (it != impl_->granted_by_principal.end()) {
+    const Impl::GrantHistory& h = it->second;
+    // When several grants covered it, the one that says most about its approval counts: one
+    // the tenants approved, else an ordinary grant, else break-glass; the newest of those.
+    auto rank = [](const AccessRequest& g) { return TenantApproved(g) ? 2 : g.break_glass ? 0 : 1; };
+    const AccessRequest* best = nullptr;
+    // Newest first, from the last grant activated at or before `at`, back to the first
+    // that could still have been in force then.
+    auto end = std::upper_bound(h.grants.begin(), h.grants.end(), at,
+                                [](int64_t t, const std::pair<int64_t, std::string>& e) { return t < e.first; });
+    for (auto e = end; e != h.grants.begin();) {
+      --e;
+      if (e->first + h.longest <= at) break;
+      const AccessRequest& g = impl_->requests.at(e->second);
+      // In force from `granted` until it expired, or until it was revoked if that was sooner.
+      int64_t until = g.grant_expires;
+      if (g.state == State::kRevoked && g.closed < until) until = g.closed;
+      if (at < g.granted || at >= until) continue;
+      Coverage c = GrantCoverage(g, action, resource, at);
+      if (c == Coverage::kOutsideWindow) d.outside_window = true;
+      if (c != Coverage::kCovered) continue;
+      if (!best || rank(g) > rank(*best)) best = &g;
+      if (rank(*best) == 2) break;
+    }
+    if (best) {
+      d.outside_window = false;
+      AllowByGrant(*best, d);
+      return d;
+    }
+    if (d.outside_window) { d.reason = "a grant active then covers this, but not at that time of day"; return d; }
+  }
+  d.reason = "no standing role or grant active at " + std::to_string(at) + " covers " + action + " on " + resource;
   return d;
 }
 

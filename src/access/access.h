@@ -118,6 +118,13 @@ struct Decision {
   std::string reason;
   std::string grant;  // the grant (request id) that allowed it, if any
   std::string role;   // or the standing role
+  // Not allowed, but only because of time windows: a grant covers it at other times of day
+  // or days of the week.
+  bool outside_window = false;
+  bool break_glass = false;  // the grant that allowed it was break-glass
+  // The grant that allowed it needed signed approvals from tenants (tenants_required is not
+  // empty) and carries one from every one of them.
+  bool tenant_approved = false;
 };
 
 struct PolicyVersion {
@@ -206,6 +213,16 @@ class AccessService {
   Decision Check(const std::string& principal, const std::string& action, const std::string& resource) const;
   Decision CheckAt(const std::string& principal, const std::string& action, const std::string& resource,
                    int64_t now) const;
+  // Whether (principal, action, resource) was covered at unix second `at`, for judging
+  // logs after the fact: by a standing role, or by a grant that was active then (granted
+  // at or before `at`, and `at` before it expired or was revoked), inside the grant's time
+  // windows at `at`. Standing roles are judged under the policy in force now, and the
+  // principal's roles and disabled flag and the resource are taken from the directory as
+  // it is now; grants keep the scope and windows they were granted with. When several
+  // grants covered it, `grant` names one the tenants approved if there is one, else one
+  // that is not break-glass, the newest of those. Memory only.
+  Decision CoveredAt(const std::string& principal, const std::string& action, const std::string& resource,
+                     int64_t at) const;
   // Records one use of a grant (a session, a command) as an "access.use" entry, so that the
   // tenant's access log shows uses next to approvals.
   Result<uint64_t> RecordUse(const std::string& grant, const std::string& principal, const std::string& action,

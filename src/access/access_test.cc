@@ -362,7 +362,160 @@ TEST_P(AccessSuite, TimeWindowsLimitWhenAGrantWorks) {
   EXPECT_TRUE(svc_->Check("alice", "exec", "host01").allow);
   Decision late = svc_->CheckAt("alice", "exec", "host01", now_ + 3 * 3600);  // 19:00 +08:00
   EXPECT_FALSE(late.allow);
+  EXPECT_TRUE(late.outside_window);
   EXPECT_EQ(late.reason, "a grant covers this, but not at this time of day");
+  EXPECT_FALSE(svc_->CheckAt("alice", "login:root", "host01", now_ + 3 * 3600).outside_window);  // nothing covers it
+
+  // After the fact: the same answers for the times logs report.
+  const int64_t granted = now_;
+  now_ += 24 * 3600;
+  EXPECT_TRUE(svc_->CoveredAt("alice", "exec", "host01", granted + 3600).allow);
+  Decision then = svc_->CoveredAt("alice", "exec", "host01", granted + 3 * 3600);
+  EXPECT_FALSE(then.allow);
+  EXPECT_TRUE(then.outside_window);
+  EXPECT_EQ(then.reason, "a grant active then covers this, but not at that time of day");
+  // Outside the grant's interval it is simply not covered, windows or not.
+  Decision after = svc_->CoveredAt("alice", "exec", "host01", granted + 5 * 3600);
+  EXPECT_FALSE(after.allow);
+  EXPECT_FALSE(after.outside_window);
+  Reopen();
+  EXPECT_TRUE(svc_->CoveredAt("alice", "exec", "host01", granted + 3 * 3600).outside_window);
+}
+
+TEST_P(AccessSuite, CoveredAtJudgesAPastTimeByTheGrantsActiveThen) {
+  const int64_t t0 = now_;
+  // exec on host02 for 8h: asked for at t0, approved 10 minutes later.
+  auto exec = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  ASSERT_TRUE(exec.ok()) << exec.error().message;
+  now_ = t0 + 600;
+  ASSERT_EQ(svc_->AddReview(exec->id, "erin", Approve())->state, State::kActive);
+  // Two shorter grants after it, so that looking back from later must pass over them.
+  auto short_grant = [&](const std::string& action) {
+    auto q = Req({"host02"}, {action});
+    q.duration_seconds = 3600;
+    auto r = svc_->CreateRequest("alice", q);
+    EXPECT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kActive);
+    return r->id;
+  };
+  now_ = t0 + 3600;
+  const std::string root = short_grant("login:root");
+  now_ = t0 + 2 * 3600;
+  const std::string admin = short_grant("login:admin");
+  // login:root again, revoked after half an hour.
+  now_ = t0 + 3 * 3600;
+  const std::string revoked = short_grant("login:root");
+  now_ = t0 + 3 * 3600 + 1800;
+  ASSERT_TRUE(svc_->Revoke(revoked, "dave", "done early").ok());
+  // The 8h grant lapses and the sweep records it.
+  now_ = t0 + 600 + 8 * 3600;
+  ASSERT_TRUE(svc_->Tick().ok());
+  ASSERT_EQ(svc_->Get(exec->id)->state, State::kExpired);
+  now_ = t0 + 48 * 3600;
+
+  auto expect = [&](const std::string& action, int64_t at, const std::string& grant) {
+    Decision d = svc_->CoveredAt("alice", action, "host02", at);
+    EXPECT_EQ(d.allow, !grant.empty()) << action << " at t0+" << at - t0 << ": " << d.reason;
+    EXPECT_EQ(d.grant, grant) << action << " at t0+" << at - t0;
+    EXPECT_FALSE(d.break_glass);
+    EXPECT_FALSE(d.tenant_approved);
+    EXPECT_FALSE(d.outside_window);
+  };
+  auto answers = [&] {
+    expect("exec", t0 + 300, "");             // requested, not yet granted
+    expect("exec", t0 + 599, "");
+    expect("exec", t0 + 600, exec->id);       // from the second it was granted
+    expect("exec", t0 + 7 * 3600, exec->id);  // past the later, shorter grants
+    expect("exec", t0 + 600 + 8 * 3600 - 1, exec->id);
+    expect("exec", t0 + 600 + 8 * 3600, "");  // expired
+    expect("login:root", t0 + 3600 + 1800, root);
+    expect("login:root", t0 + 2 * 3600, "");  // the first one expired, the second not yet granted
+    expect("login:admin", t0 + 2 * 3600 + 10, admin);
+    expect("login:admin", t0 + 3600 + 10, "");
+    expect("login:root", t0 + 3 * 3600 + 1799, revoked);  // before the revocation…
+    expect("login:root", t0 + 3 * 3600 + 1800, "");       // …not from it on,
+    expect("login:root", t0 + 3 * 3600 + 3000, "");       // though the grant had time left
+    expect("exec", t0 - 86400, "");
+    // Only what was granted, where it was granted.
+    EXPECT_FALSE(svc_->CoveredAt("alice", "login:dba", "host02", t0 + 3600).allow);
+    EXPECT_FALSE(svc_->CoveredAt("alice", "exec", "host01", t0 + 3600).allow);
+    EXPECT_FALSE(svc_->CoveredAt("erin", "exec", "host02", t0 + 3600).allow);
+    EXPECT_EQ(svc_->CoveredAt("alice", "login:dba", "host02", t0 + 3600).reason,
+              "no standing role or grant active at " + std::to_string(t0 + 3600) + " covers login:dba on host02");
+    // A standing role covers at any time (under the policy in force now).
+    Decision standing = svc_->CoveredAt("alice", "metrics:read", "host02", t0 - 365 * 86400);
+    EXPECT_TRUE(standing.allow);
+    EXPECT_EQ(standing.role, "sre");
+    EXPECT_EQ(standing.grant, "");
+    // Unknown principals and resources, as for Check.
+    EXPECT_EQ(svc_->CoveredAt("ghost", "exec", "host02", t0 + 3600).reason, "unknown principal");
+    EXPECT_EQ(svc_->CoveredAt("alice", "exec", "nowhere", t0 + 3600).reason, "unknown resource");
+  };
+  answers();
+  Reopen();  // the history is rebuilt from storage
+  answers();
+
+  // A disabled principal is covered by nothing, not even a grant that was active then.
+  directory::DirectorySpec off;
+  directory::Staff alice = *dir_->snapshot()->FindStaff("alice");
+  alice.disabled = true;
+  off.staff.push_back(alice);
+  ASSERT_TRUE(dir_->Apply(off, "dave").ok());
+  Decision disabled = svc_->CoveredAt("alice", "exec", "host02", t0 + 3600);
+  EXPECT_FALSE(disabled.allow);
+  EXPECT_EQ(disabled.reason, "principal is disabled");
+}
+
+TEST_P(AccessSuite, CoveredAtSaysHowTheGrantWasApproved) {
+  const int64_t t0 = now_;
+  // A lockbox grant on Acme's database, with Acme's signature.
+  auto lockbox = svc_->CreateRequest("olga", Req({"acme-db"}, {"db:read"}));
+  ASSERT_TRUE(lockbox.ok()) << lockbox.error().message;
+  ASSERT_EQ(svc_->AddReview(lockbox->id, "erin", Approve())->state, State::kPending);
+  ASSERT_EQ(svc_->AddReview(lockbox->id, "acme-ann", Signed(*lockbox, 1))->state, State::kActive);
+  // Then break-glass on the same database, reading and writing, and on a host.
+  now_ = t0 + 60;
+  auto bg = svc_->BreakGlass("olga", Req({"acme-db", "host02"}, {"db:read", "db:write"}));
+  ASSERT_TRUE(bg.ok()) << bg.error().message;
+  ASSERT_FALSE(bg->tenants_required.empty());
+  // An ordinary grant that needs no tenant.
+  auto plain = svc_->CreateRequest("alice", Req({"host02"}, {"exec"}));
+  ASSERT_EQ(svc_->AddReview(plain->id, "erin", Approve())->state, State::kActive);
+  now_ = t0 + 600;
+  Decision live = svc_->Check("olga", "db:write", "acme-db");
+  EXPECT_TRUE(live.break_glass);
+  EXPECT_FALSE(live.tenant_approved);
+
+  auto answers = [&] {
+    Decision approved = svc_->CoveredAt("olga", "db:read", "acme-db", t0 + 30);
+    EXPECT_TRUE(approved.allow) << approved.reason;
+    EXPECT_EQ(approved.grant, lockbox->id);
+    EXPECT_TRUE(approved.tenant_approved);
+    EXPECT_FALSE(approved.break_glass);
+    // Both grants cover a read after t0+60: the tenant-approved one is the one that counts.
+    Decision both = svc_->CoveredAt("olga", "db:read", "acme-db", t0 + 120);
+    EXPECT_EQ(both.grant, lockbox->id);
+    EXPECT_TRUE(both.tenant_approved);
+    // Only break-glass covers a write.
+    Decision bgd = svc_->CoveredAt("olga", "db:write", "acme-db", t0 + 120);
+    EXPECT_TRUE(bgd.allow);
+    EXPECT_EQ(bgd.grant, bg->id);
+    EXPECT_TRUE(bgd.break_glass);
+    EXPECT_FALSE(bgd.tenant_approved);
+    EXPECT_FALSE(svc_->CoveredAt("olga", "db:write", "acme-db", t0 + 30).allow);  // before break-glass
+    // No tenant involved: not "tenant approved".
+    Decision ordinary = svc_->CoveredAt("alice", "exec", "host02", t0 + 120);
+    EXPECT_TRUE(ordinary.allow);
+    EXPECT_FALSE(ordinary.tenant_approved);
+    EXPECT_FALSE(ordinary.break_glass);
+  };
+  answers();
+  // Break-glass judged unjustified is revoked; what it covered before stays covered.
+  now_ = t0 + 1200;
+  ASSERT_EQ(svc_->AddReview(bg->id, "dave", NewReview{"deny", "not an emergency", ""})->state, State::kRevoked);
+  EXPECT_FALSE(svc_->CoveredAt("olga", "db:write", "acme-db", t0 + 1200).allow);
+  Reopen();
+  answers();
+  EXPECT_FALSE(svc_->CoveredAt("olga", "db:write", "acme-db", t0 + 1200).allow);
 }
 
 TEST_P(AccessSuite, BreakGlassIsImmediateNotifiedAndMustBeReviewed) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <regex>
 #include <set>
+#include <string_view>
 
 #include "core/encoding.h"
 #include "crypto/ssh_key.h"
@@ -29,6 +30,35 @@ bool ValidHost(const std::string& host) {
   return std::all_of(host.begin(), host.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_';
   });
+}
+
+// Why `name` cannot be an alias or an account, or "" if it can. Such names are matched
+// byte for byte against what logs say, so they must be exactly what logs say: no control
+// characters (they would also travel into error messages and ledger entries), no spaces
+// that a log line's tokenizer would have cut off.
+std::string NameProblem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > kMaxString) return "longer than " + std::to_string(kMaxString) + " bytes";
+  size_t i = 0;
+  while (i < name.size()) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > name.size()) return "is not valid UTF-8";
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(name[i + k]);
+      if ((cc >> 6) != 0x2) return "is not valid UTF-8";
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return "is not valid UTF-8";
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return "must not contain control characters";
+    i += n;
+  }
+  if (name.front() == ' ' || name.back() == ' ') return "must not begin or end with a space";
+  return "";
 }
 
 // Reads typed fields out of a JSON object and collects every problem with its source line,
@@ -105,6 +135,33 @@ class Reader {
     }
     return out;
   }
+  // Names a record goes by in logs (aliases, accounts): strings NameProblem accepts, none
+  // twice. `positions` receives each kept name's index in the document's list.
+  std::vector<std::string> Names(const Json& obj, const std::string& ptr, const char* key,
+                                 std::vector<size_t>* positions) {
+    std::vector<std::string> out;
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return out;
+    std::string p = JsonPointerAppend(ptr, key);
+    if (!it->is_array()) { Problem(p, "expected a list"); return out; }
+    std::set<std::string> seen;
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& v = (*it)[i];
+      std::string ip = JsonPointerAppend(p, std::to_string(i));
+      if (v.is_number()) {
+        // YAML reads a bare 012345678901 as the integer 12345678901: never guess.
+        Problem(ip, "expected a string (quote numbers such as account ids)");
+        continue;
+      }
+      if (!v.is_string()) { Problem(ip, "expected a string"); continue; }
+      std::string name = v.get<std::string>();
+      if (std::string why = NameProblem(name); !why.empty()) { Problem(ip, why); continue; }
+      if (!seen.insert(name).second) { Problem(ip, "\"" + name + "\" is listed twice"); continue; }
+      out.push_back(std::move(name));
+      positions->push_back(i);
+    }
+    return out;
+  }
   std::map<std::string, std::string> Labels(const Json& obj, const std::string& ptr) {
     std::map<std::string, std::string> out;
     auto it = obj.find("labels");
@@ -148,6 +205,34 @@ Json LabelsJson(const std::map<std::string, std::string>& labels) {
   return j;
 }
 
+// Where a record's names sit in the document, for pointing at a name that clashes.
+struct NamesAt {
+  std::string pointer;          // the list, e.g. /platforms/0/aliases
+  std::vector<size_t> indexes;  // each kept name's index in it
+};
+
+// Within one document: a name (alias or account) must not be another record's id or name
+// in the same scope (all platforms; a resource's platform; all staff). Each clash is
+// reported at the later name. Apply checks the same over the whole directory (Validate).
+template <typename T, typename Scope, typename NamesOf>
+void CheckNameClashes(Reader& r, const std::vector<T>& records, const std::vector<NamesAt>& where,
+                      const char* noun, const char* name_word, Scope scope, NamesOf names_of) {
+  // (scope, name) → (record id, whether the name is that record's id)
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, bool>> owner;
+  for (const auto& rec : records) owner.try_emplace({scope(rec), rec.id}, rec.id, true);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& names = names_of(records[i]);
+    for (size_t j = 0; j < names.size(); ++j) {
+      auto [it, inserted] = owner.try_emplace({scope(records[i]), names[j]}, records[i].id, false);
+      if (inserted || it->second.first == records[i].id) continue;
+      std::string where_scope = scope(records[i]).empty() ? "" : " on platform " + scope(records[i]);
+      r.Problem(JsonPointerAppend(where[i].pointer, std::to_string(where[i].indexes[j])),
+                "\"" + names[j] + "\" is already " + noun + " " + it->second.first + "'s " +
+                    (it->second.second ? "id" : name_word) + where_scope);
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view RiskName(Risk risk) {
@@ -178,10 +263,92 @@ std::string Snapshot::PrincipalKind(const std::string& id) const {
   return "";
 }
 
-Json ToJson(const Platform& v) { return {{"id", v.id}, {"name", v.name}, {"kind", v.kind}}; }
+namespace {
+
+template <typename M>
+auto Lookup(const M& m, std::string_view key) -> typename M::mapped_type {
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : it->second;
+}
+
+// Records `name` as naming `rec`; a name already naming another record becomes ambiguous.
+template <typename M, typename T>
+void Claim(M& m, const std::string& name, const T* rec) {
+  auto [it, inserted] = m.try_emplace(name, rec);
+  if (!inserted && it->second != rec) it->second = nullptr;
+}
+
+}  // namespace
+
+const Platform* Snapshot::ResolvePlatform(std::string_view name) const { return Lookup(index_.platforms, name); }
+
+const Resource* Snapshot::ResolveResource(std::string_view name, std::string_view platform_id) const {
+  const Resource* by_id = Lookup(index_.resource_ids, name);
+  auto it = index_.resource_aliases.find(name);
+  if (!platform_id.empty()) {
+    // Validation keeps an alias from being another resource's id on the same platform, so
+    // the id's own platform cannot also hold a different resource of that alias.
+    if (by_id && by_id->platform == platform_id) return by_id;
+    if (it != index_.resource_aliases.end()) {
+      const Resource* found = nullptr;
+      for (const Resource* r : it->second) {
+        if (r->platform != platform_id) continue;
+        if (found) return nullptr;  // only if the stored directory broke the rules
+        found = r;
+      }
+      if (found) return found;
+    }
+    return by_id;
+  }
+  if (by_id) return by_id;
+  if (it == index_.resource_aliases.end() || it->second.size() != 1) return nullptr;
+  return it->second.front();
+}
+
+const Staff* Snapshot::ResolveStaff(std::string_view account) const { return Lookup(index_.staff, account); }
+
+const Staff* Snapshot::StaffByKeyFingerprint(std::string_view fingerprint) const {
+  return Lookup(index_.fingerprints, fingerprint);
+}
+
+void Snapshot::Reindex() {
+  approvers_by_tenant.clear();
+  for (const auto& [id, a] : approvers) approvers_by_tenant[a.tenant].push_back(id);
+  for (auto& [_, ids] : approvers_by_tenant) std::sort(ids.begin(), ids.end());
+
+  Indexes ix;
+  ix.platforms.reserve(platforms.size());
+  for (const auto& [id, p] : platforms) Claim(ix.platforms, id, &p);
+  for (const auto& [_, p] : platforms) {
+    for (const auto& a : p.aliases) Claim(ix.platforms, a, &p);
+  }
+  ix.resource_ids.reserve(resources.size());
+  for (const auto& [id, r] : resources) {
+    ix.resource_ids.emplace(id, &r);
+    for (const auto& a : r.aliases) {
+      auto& holders = ix.resource_aliases[a];
+      if (std::find(holders.begin(), holders.end(), &r) == holders.end()) holders.push_back(&r);
+    }
+  }
+  ix.staff.reserve(staff.size());
+  for (const auto& [id, s] : staff) Claim(ix.staff, id, &s);
+  for (const auto& [_, s] : staff) {
+    for (const auto& a : s.accounts) Claim(ix.staff, a, &s);
+    for (const auto& line : s.ssh_keys) {
+      // Stored keys were parsed when applied; one that no longer parses matches nothing.
+      if (auto key = crypto::ParseSshPublicKey(line); key.ok()) Claim(ix.fingerprints, key->Fingerprint(), &s);
+    }
+  }
+  index_ = std::move(ix);
+}
+
+Json ToJson(const Platform& v) {
+  return {{"id", v.id}, {"name", v.name}, {"kind", v.kind}, {"aliases", v.aliases}};
+}
 Json ToJson(const Resource& v) {
   Json j = {{"id", v.id}, {"platform", v.platform}, {"type", v.type}, {"labels", LabelsJson(v.labels)},
-            {"tenant", v.tenant}, {"tenant_data", v.tenant_data}, {"risk", RiskName(v.risk)}};
+            {"tenant", v.tenant}, {"tenant_data", v.tenant_data}, {"risk", RiskName(v.risk)},
+            {"aliases", v.aliases}};
   if (v.ssh) j["ssh"] = {{"host", v.ssh->host}, {"port", v.ssh->port}, {"host_key", v.ssh->host_key}};
   return j;
 }
@@ -189,7 +356,7 @@ Json ToJson(const Staff& v) {
   return {{"id", v.id}, {"name", v.name},
           {"kind", v.kind == StaffKind::kOutsourced ? "outsourced" : "internal"},
           {"organisation", v.organisation}, {"roles", v.roles}, {"ssh_keys", v.ssh_keys},
-          {"email", v.email}, {"disabled", v.disabled}};
+          {"accounts", v.accounts}, {"email", v.email}, {"disabled", v.disabled}};
 }
 Json ToJson(const Tenant& v) { return {{"id", v.id}, {"name", v.name}, {"webhook_url", v.webhook_url}}; }
 Json ToJson(const Approver& v) {
@@ -205,12 +372,21 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
   if (root.is_null()) return spec;
   if (!r.Object(root, "", {"platforms", "resources", "staff", "tenants", "auditors"})) return r.Failure();
 
+  std::vector<NamesAt> platform_names, resource_names, staff_names;
   r.List(root, "", "platforms", [&](const Json& v, const std::string& p) {
-    if (!r.Object(v, p, {"id", "name", "kind"})) return;
-    spec.platforms.push_back({r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "kind", false)});
+    if (!r.Object(v, p, {"id", "name", "kind", "aliases"})) return;
+    Platform pl;
+    pl.id = r.Id(v, p, "id", true);
+    pl.name = r.String(v, p, "name", false);
+    pl.kind = r.String(v, p, "kind", false);
+    NamesAt& at = platform_names.emplace_back(NamesAt{JsonPointerAppend(p, "aliases"), {}});
+    pl.aliases = r.Names(v, p, "aliases", &at.indexes);
+    spec.platforms.push_back(std::move(pl));
   });
   r.List(root, "", "resources", [&](const Json& v, const std::string& p) {
-    if (!r.Object(v, p, {"id", "platform", "type", "labels", "tenant", "tenant_data", "risk", "ssh"})) return;
+    if (!r.Object(v, p, {"id", "platform", "type", "labels", "tenant", "tenant_data", "risk", "ssh", "aliases"})) {
+      return;
+    }
     Resource res;
     res.id = r.Id(v, p, "id", true);
     res.platform = r.Id(v, p, "platform", true);
@@ -245,10 +421,14 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
         res.ssh = std::move(ep);
       }
     }
+    NamesAt& at = resource_names.emplace_back(NamesAt{JsonPointerAppend(p, "aliases"), {}});
+    res.aliases = r.Names(v, p, "aliases", &at.indexes);
     spec.resources.push_back(std::move(res));
   });
   r.List(root, "", "staff", [&](const Json& v, const std::string& p) {
-    if (!r.Object(v, p, {"id", "name", "kind", "organisation", "roles", "ssh_keys", "email", "disabled"})) return;
+    if (!r.Object(v, p, {"id", "name", "kind", "organisation", "roles", "ssh_keys", "accounts", "email", "disabled"})) {
+      return;
+    }
     Staff s;
     s.id = r.Id(v, p, "id", true);
     s.name = r.String(v, p, "name", false);
@@ -269,6 +449,17 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
         r.Problem(JsonPointerAppend(JsonPointerAppend(p, "ssh_keys"), std::to_string(i)), key.error().message);
       } else {
         s.ssh_keys[i] = key->ToLine();
+      }
+    }
+    NamesAt& at = staff_names.emplace_back(NamesAt{JsonPointerAppend(p, "accounts"), {}});
+    s.accounts = r.Names(v, p, "accounts", &at.indexes);
+    for (size_t i = 0; i < s.accounts.size(); ++i) {
+      // Everyone with the password or a key logs in as root: naming one person by it would
+      // pin everyone's actions on them.
+      if (s.accounts[i] == "root") {
+        r.Problem(JsonPointerAppend(at.pointer, std::to_string(at.indexes[i])),
+                  "\"root\" is a shared account, not one person's: logs attribute it by key fingerprint, "
+                  "sudo's invoking user or the audit login uid instead");
       }
     }
     s.email = r.String(v, p, "email", false);
@@ -306,6 +497,14 @@ Result<DirectorySpec> ParseDirectory(const YamlDocument& doc) {
     if (!r.Object(v, p, {"id", "name", "organisation"})) return;
     spec.auditors.push_back({r.Id(v, p, "id", true), r.String(v, p, "name", false), r.String(v, p, "organisation", false)});
   });
+  auto everywhere = [](const auto&) { return std::string(); };
+  CheckNameClashes(r, spec.platforms, platform_names, "platform", "alias", everywhere,
+                   [](const Platform& v) -> const std::vector<std::string>& { return v.aliases; });
+  CheckNameClashes(r, spec.resources, resource_names, "resource", "alias",
+                   [](const Resource& v) { return v.platform; },
+                   [](const Resource& v) -> const std::vector<std::string>& { return v.aliases; });
+  CheckNameClashes(r, spec.staff, staff_names, "staff member", "account", everywhere,
+                   [](const Staff& v) -> const std::vector<std::string>& { return v.accounts; });
   if (!r.ok()) return r.Failure();
   return spec;
 }
@@ -341,11 +540,31 @@ Status LoadRecord(Snapshot& s, const std::string& kind, const std::string& body)
   return OkStatus();
 }
 
-void IndexApprovers(Snapshot& s) {
-  s.approvers_by_tenant.clear();
-  for (const auto& [id, a] : s.approvers) s.approvers_by_tenant[a.tenant].push_back(id);
-  for (auto& [_, ids] : s.approvers_by_tenant) std::sort(ids.begin(), ids.end());
-}
+// Names (ids, aliases, accounts) that mean more than one record within a scope: all
+// platforms, the resources of one platform, all staff.
+class NameClashes {
+ public:
+  void Add(const std::string& scope, const std::string& name, const std::string& id) {
+    auto& ids = owners_[scope + '\0' + name];
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  void Report(const std::string& noun, std::vector<std::string>& problems) const {
+    for (const auto& [key, ids] : owners_) {
+      if (ids.size() < 2) continue;
+      size_t sep = key.find('\0');
+      std::string scope = key.substr(0, sep);
+      std::vector<std::string> sorted = ids;
+      std::sort(sorted.begin(), sorted.end());
+      std::string list;
+      for (const auto& id : sorted) list += (list.empty() ? "" : ", ") + id;
+      problems.push_back("\"" + key.substr(sep + 1) + "\" names more than one " + noun +
+                         (scope.empty() ? "" : " on platform " + scope) + ": " + list);
+    }
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<std::string>> owners_;
+};
 
 // Cross-record rules over the directory as it would be after an apply.
 Status Validate(const Snapshot& s) {
@@ -364,6 +583,23 @@ Status Validate(const Snapshot& s) {
   for (const auto& [id, _] : s.auditors) {
     if (s.staff.count(id)) problems.push_back("\"" + id + "\" names more than one principal");
   }
+  // A name in a log must lead to one record (aliases and accounts are for correlating logs).
+  NameClashes platform_names, resource_names, staff_names;
+  for (const auto& [id, p] : s.platforms) {
+    platform_names.Add("", id, id);
+    for (const auto& a : p.aliases) platform_names.Add("", a, id);
+  }
+  for (const auto& [id, r] : s.resources) {
+    resource_names.Add(r.platform, id, id);
+    for (const auto& a : r.aliases) resource_names.Add(r.platform, a, id);
+  }
+  for (const auto& [id, st] : s.staff) {
+    staff_names.Add("", id, id);
+    for (const auto& a : st.accounts) staff_names.Add("", a, id);
+  }
+  platform_names.Report("platform", problems);
+  resource_names.Report("resource", problems);
+  staff_names.Report("staff member", problems);
   if (problems.empty()) return OkStatus();
   std::sort(problems.begin(), problems.end());
   std::string msg = "directory would be inconsistent:";
@@ -379,7 +615,7 @@ Result<std::unique_ptr<Directory>> Directory::Load(storage::Storage& store, ledg
     ASSIGN_OR_RETURN(auto records, store.ListRecords(RecordKind(kind)));
     for (const auto& rec : records) RETURN_IF_ERROR(LoadRecord(*snap, kind, rec.body));
   }
-  IndexApprovers(*snap);
+  snap->Reindex();
   std::unique_ptr<Directory> d(new Directory(store, ledger));
   d->snapshot_ = std::move(snap);
   return d;
@@ -433,7 +669,6 @@ Result<ApplyResult> Directory::Apply(const DirectorySpec& spec, const std::strin
   CLOUDPACT_PUT("approver", approvers, approvers)
   CLOUDPACT_PUT("auditor", auditors, auditors)
 #undef CLOUDPACT_PUT
-  IndexApprovers(*next);
   RETURN_IF_ERROR(Validate(*next));
   if (staff_validator_) {
     std::vector<std::string> problems;
@@ -451,6 +686,8 @@ Result<ApplyResult> Directory::Apply(const DirectorySpec& spec, const std::strin
   ASSIGN_OR_RETURN(auto appended, ledger_.AppendMany(std::move(entries)));
   for (const auto& a : appended) result.ledger_indexes.push_back(a.index);
   RETURN_IF_ERROR(store_.WriteRecords(writes));
+  // Built outside the lock that readers wait on.
+  next->Reindex();
   std::unique_lock<std::shared_mutex> wlock(mu_);
   snapshot_ = std::move(next);
   return result;

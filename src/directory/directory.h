@@ -9,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +24,11 @@ namespace cloudpact::directory {
 
 // An immutable view of the whole directory; readers keep the shared_ptr they got, writers
 // publish a new one.
+//
+// The Resolve* lookups map the names records go by in logs to records, for correlating
+// audit logs: exact matches only, O(1) on average, no allocation. Their indexes are built
+// by Reindex(), which Directory runs for every snapshot it publishes. A copy of a snapshot
+// starts with empty indexes (they would point into the original) until it is reindexed.
 struct Snapshot {
   std::unordered_map<std::string, Platform> platforms;
   std::unordered_map<std::string, Resource> resources;
@@ -38,6 +44,52 @@ struct Snapshot {
   const Tenant* FindTenant(const std::string& id) const;
   // What kind of principal an id names: "staff", "approver", "auditor", or "" if unknown.
   std::string PrincipalKind(const std::string& id) const;
+
+  // The platform whose id or one of whose aliases is `name`; nullptr if none.
+  const Platform* ResolvePlatform(std::string_view name) const;
+  // The resource whose id or alias is `name`. With a `platform_id` (a Platform id, not an
+  // alias), aliases match only on that platform, and such a match wins over a resource of
+  // another platform whose id is `name`; an id matches on any platform. Without one, an
+  // alias that resources on two or more platforms share is ambiguous: nullptr.
+  const Resource* ResolveResource(std::string_view name, std::string_view platform_id = {}) const;
+  // The staff member whose id or one of whose accounts is `account`; nullptr if none.
+  // Disabled staff resolve too: the caller decides what that means.
+  const Staff* ResolveStaff(std::string_view account) const;
+  // The staff member with an ssh_keys entry of this fingerprint ("SHA256:" + unpadded
+  // base64, as `ssh-keygen -l` and sshd print it); nullptr if none, or if two staff
+  // members registered the same key.
+  const Staff* StaffByKeyFingerprint(std::string_view fingerprint) const;
+
+  // Rebuilds approvers_by_tenant and the lookup indexes from the records above.
+  void Reindex();
+
+ private:
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+  // Pointers into the maps above. Moving a snapshot keeps them valid (the nodes move with
+  // the maps); copying does not, so a copy starts empty.
+  struct Indexes {
+    NameMap<const Platform*> platforms;  // id or alias; nullptr: ambiguous
+    NameMap<const Resource*> resource_ids;
+    // alias → the resources that carry it, at most one per platform
+    NameMap<std::vector<const Resource*>> resource_aliases;
+    NameMap<const Staff*> staff;         // id or account; nullptr: ambiguous
+    NameMap<const Staff*> fingerprints;  // nullptr: a key two people registered
+
+    Indexes() = default;
+    Indexes(Indexes&&) = default;
+    Indexes& operator=(Indexes&&) = default;
+    Indexes(const Indexes&) {}
+    Indexes& operator=(const Indexes&) {
+      *this = Indexes();
+      return *this;
+    }
+  };
+  Indexes index_;
 };
 
 // JSON forms, as the REST API and the ledger show them (public keys in base64).

@@ -21,6 +21,9 @@ struct Platform {
   std::string id;
   std::string name;
   std::string kind;  // free text: "openstack", "kubernetes", "aliyun", …
+  // Names the platform goes by in logs: a cluster name, an OpenStack region, a cloud
+  // account id. None may be another platform's id or alias.
+  std::vector<std::string> aliases;
 };
 
 // How the gateway reaches a host over SSH. The host key is pinned: the gateway refuses a
@@ -41,6 +44,10 @@ struct Resource {
   bool tenant_data = false;  // holds tenant data: access needs the tenant's signed approval
   Risk risk = Risk::kLow;
   std::optional<SshEndpoint> ssh;  // set for hosts reachable through the SSH gateway
+  // Names the resource goes by in logs: host names, FQDNs, IP addresses, ARNs, Kubernetes
+  // "namespace/name", OpenStack UUIDs. Unique per platform (not across platforms: two
+  // platforms may each have a "db01"), and none may be another resource's id there.
+  std::vector<std::string> aliases;
 };
 
 enum class StaffKind { kInternal, kOutsourced };
@@ -53,6 +60,11 @@ struct Staff {
   std::string organisation = "provider";
   std::vector<std::string> roles;     // policy role names
   std::vector<std::string> ssh_keys;  // OpenSSH public key lines
+  // Accounts that are this person in logs: unix login, IAM user ARN, Kubernetes user name,
+  // OpenStack user id. The id always counts and need not be listed. Shared accounts
+  // ("root") are refused: logs attribute them through the key fingerprint, sudo's invoking
+  // user or the audit login uid instead.
+  std::vector<std::string> accounts;
   std::string email;
   bool disabled = false;
 };
