@@ -225,8 +225,14 @@ struct Pending {
   std::string text;
   std::vector<uint32_t> line_at;    // where each line starts in text
   std::vector<uint32_t> record_at;  // where each line's record starts (after any frame)
+  std::vector<uint64_t> line_nos;   // each line's number, for PendingLines
   size_t records() const { return line_at.size(); }
-  void Add(std::string_view line, std::string_view rec) {
+  std::string_view Line(size_t i) const {
+    size_t end = i + 1 < line_at.size() ? line_at[i + 1] - 1 : text.size();
+    return std::string_view(text).substr(line_at[i], end - line_at[i]);
+  }
+  void Add(std::string_view line, std::string_view rec, uint64_t line_no) {
+    line_nos.push_back(line_no);
     if (!line_at.empty()) text += '\n';
     line_at.push_back(static_cast<uint32_t>(text.size()));
     record_at.push_back(static_cast<uint32_t>(text.size() + (rec.data() - line.data())));
@@ -273,8 +279,8 @@ class AuditdParser final : public LineParser {
     ASSIGN_OR_RETURN(Header h, ParseHeader(rec, line_no));
 
     if (IsStandalone(h.type)) {
-      Pending p{std::string(h.node), h.time_ms, h.serial, line_no, std::string(host), {}, {}, {}};
-      p.Add(line, rec);
+      Pending p{std::string(h.node), h.time_ms, h.serial, line_no, std::string(host), {}, {}, {}, {}};
+      p.Add(line, rec, line_no);
       FlushStale(h.time_ms, out);
       Complete(p, out);
       return out;
@@ -287,7 +293,7 @@ class AuditdParser final : public LineParser {
              (!pending_.empty() && pending_bytes_ + line.size() > kMaxPendingBytes))
         CompleteOldest(out);
       pending_.push_back(Pending{std::string(h.node), h.time_ms, h.serial, line_no,
-                                 std::string(host), {}, {}, {}});
+                                 std::string(host), {}, {}, {}, {}});
       idx = pending_.size() - 1;
     } else if (pending_[idx].records() >= kMaxRecordsPerEvent) {
       return MakeError(ErrorCode::kResourceExhausted,
@@ -304,7 +310,7 @@ class AuditdParser final : public LineParser {
     }
     Pending& p = pending_[idx];
     size_t before = p.text.size();
-    p.Add(line, rec);
+    p.Add(line, rec, line_no);
     pending_bytes_ += p.text.size() - before;
     if (h.type == "EOE") {
       Pending done = std::move(p);
@@ -322,6 +328,14 @@ class AuditdParser final : public LineParser {
   }
 
   std::string_view name() const override { return "auditd"; }
+
+  std::vector<std::pair<uint64_t, std::string>> PendingLines() const override {
+    std::vector<std::pair<uint64_t, std::string>> lines;
+    for (const Pending& p : pending_)
+      for (size_t i = 0; i < p.records(); ++i) lines.emplace_back(p.line_nos[i], std::string(p.Line(i)));
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  }
 
  private:
   static constexpr size_t kNone = static_cast<size_t>(-1);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/json.h"
@@ -30,6 +31,8 @@ struct OperationEvent {
   std::string outcome;       // "success", "failure" or "unknown"
   bool privileged = false;   // acts as root/admin, or changes what only admins may change
   std::string detail;        // command line, API request URI, …; may be sensitive
+  std::string event_id;      // the log's own id when it has one (auditID, CADF id, eventID)
+  std::string key_fingerprint;  // "SHA256:…" of the SSH key a login used (sshd)
   std::string raw_sha256;    // hex SHA-256 of the raw record bytes (all lines, for joined records)
   uint64_t line = 0;         // 1-based line of the record's first line in its source
   int ocsf_class_uid = 0;    // 3002 Authentication, 1007 Process Activity, 6003 API Activity, 3001 Account Change
@@ -50,6 +53,10 @@ class LineParser {
   virtual Result<std::vector<OperationEvent>> Feed(std::string_view line, uint64_t line_no) = 0;
   // End of input: the events still being assembled.
   virtual std::vector<OperationEvent> Finish() = 0;
+  // The lines of events still being assembled, with their numbers, in the order fed. The
+  // pipeline saves them with the source's cursor so that after a restart a fresh parser is
+  // fed them again and no half-joined event is lost (auditd). Stateless formats: none.
+  virtual std::vector<std::pair<uint64_t, std::string>> PendingLines() const { return {}; }
   virtual std::string_view name() const = 0;
 };
 

@@ -459,6 +459,7 @@ class K8sAuditParser final : public JsonLineParser {
     e.target_login = r.impersonated;
     e.source_ip = r.source_ip;
     e.action = "k8s." + r.verb;
+    e.event_id = r.audit_id;
     if (r.has_object_ref) {
       e.target = r.resource;
       if (!r.subresource.empty()) e.target += "/" + r.subresource;
@@ -495,6 +496,7 @@ struct CadfRecord {
   // The envelope, when there is one.
   bool has_payload = false;
   std::string env_event_type, env_timestamp, publisher_id;
+  std::string id;  // the event's own id (a UUID in pyCADF)
 };
 
 // "service/compute/servers" → {"service", "compute", "servers"}.
@@ -639,6 +641,7 @@ class CadfParser final : public JsonLineParser {
     e.privileged = CadfPrivileged(r.target_type, verb);
     e.detail = !r.request_path.empty() ? r.request_path : r.env_event_type;
     e.ocsf_activity_id = CadfActivity(verb);
+    e.event_id = r.id;
     out->push_back(std::move(e));
     return OkStatus();
   }
@@ -648,6 +651,7 @@ class CadfParser final : public JsonLineParser {
 
   static Status ReadEventField(std::string_view key, od::value& v, CadfRecord* r) {
     if (key == "typeURI") return ReadString(v, key, &r->type_uri);
+    if (key == "id") return ReadString(v, key, &r->id);
     if (key == "eventType") return ReadString(v, key, &r->event_type);
     if (key == "eventTime") return ReadString(v, key, &r->event_time);
     if (key == "action") return ReadString(v, key, &r->action);
@@ -682,11 +686,13 @@ struct TrailRecord {
   bool has_identity = false;
   std::optional<bool> read_only;
   std::string event_rw;  // ActionTrail: "Read" / "Write"
+  std::string event_id;
 };
 
 Status ReadTrailField(std::string_view key, od::value& v, TrailRecord* r) {
   if (key == "eventTime") return ReadString(v, key, &r->event_time);
   if (key == "eventName") return ReadString(v, key, &r->event_name);
+  if (key == "eventID" || key == "eventId") return ReadString(v, key, &r->event_id);
   if (key == "eventSource") return ReadString(v, key, &r->event_source);
   if (key == "serviceName") return ReadString(v, key, &r->service_name);
   if (key == "awsRegion" || key == "acsRegion") return ReadString(v, key, &r->region);
@@ -836,6 +842,7 @@ Status TrailEvent(const TrailRecord& r, std::vector<OperationEvent>* out) {
   e.privileged = TrailPrivileged(r, service, read_only);
   e.detail = r.detail;
   e.ocsf_activity_id = TrailActivity(r, read_only);
+  e.event_id = r.event_id;
   out->push_back(std::move(e));
   return OkStatus();
 }

@@ -60,7 +60,14 @@ class SshdParser final : public LineParser {
         std::string d(method);
         d += ' ';
         d += tail.substr(key + 7);
-        return Emit(f, now, line, line_no, action, outcome, user, ip, d);
+        auto events = Emit(f, now, line, line_no, action, outcome, user, ip, d);
+        // "ssh2: ED25519 SHA256:…" (certificates add " ID … (serial …) CA …" after it).
+        std::string_view k = tail.substr(key + 7);
+        if (size_t fp = k.find("SHA256:"); fp != std::string_view::npos) {
+          k = k.substr(fp);
+          events[0].key_fingerprint = Sanitized(k.substr(0, std::min(k.find(' '), size_t{64})));
+        }
+        return events;
       }
     } else if (msg.starts_with("Invalid user ")) {
       std::string_view rest = msg.substr(13);
