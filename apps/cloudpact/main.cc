@@ -16,6 +16,7 @@
 #include "ledger/witness.h"
 #include "net/http_client.h"
 #include "client/gateway_client.h"
+#include "client/ingest_client.h"
 #include "client/governance_client.h"
 #include "server/server.h"
 
@@ -211,6 +212,7 @@ int main(int argc, char** argv) {
   s->add_option("--max-body", serve.max_body, "Largest request body in bytes")->capture_default_str();
   s->add_option("--http-threads", serve.http_threads, "HTTP worker threads")->capture_default_str();
   s->add_option("--ssh-listen", serve.ssh_listen, "HOST:PORT of the SSH gateway, or \"off\"")->capture_default_str();
+  s->add_option("--ingest-config", serve.ingest_config, "YAML listing audit-log files and syslog listeners to follow (docs/INGEST.md)");
   s->add_flag("--demo", serve.demo, "Load the demo directory and policy into an empty install (tokens in DIR/demo/)");
 
   auto* ledger_cmd = app.add_subcommand("ledger", "Ledger tools");
@@ -334,6 +336,31 @@ int main(int argc, char** argv) {
   tv->add_option("--approver-key", t_pinned, "Approver public key the tenant trusts (base64, repeatable); without it, keys registered in the ledger are trusted");
   tv->add_flag("--json", t_json, "Machine-readable report");
 
+  // Audit-log ingestion: one-off files, and the findings correlation raised.
+  client::IngestArgs ingest_args;
+  std::string ingest_formats;
+  auto* ingest_cmd = app.add_subcommand("ingest", "Send an audit-log file (or - for stdin) for parsing and correlation");
+  ingest_cmd->add_option("file", ingest_args.file, "Log file, or - for standard input")->required();
+  ingest_cmd->add_option("--source", ingest_args.source, "Name stamped on its events, e.g. host01-auth")->required();
+  ingest_cmd->add_option("--format", ingest_formats, "sshd, sudo, auditd, k8s-audit, cadf, cloudtrail (comma-separated)")->required();
+  ingest_cmd->add_option("--platform", ingest_args.platform, "Directory platform the log belongs to");
+  ingest_cmd->add_option("--resource", ingest_args.resource, "Directory resource (host) the log was written on");
+  client::FindingsArgs findings_args;
+  std::string finding_id;
+  auto* findings_cmd = app.add_subcommand("findings", "Operations no approved grant covered (from ingested audit logs)");
+  findings_cmd->require_subcommand(1);
+  auto* fl = findings_cmd->add_subcommand("list", "Findings, oldest first");
+  fl->add_option("--kind", findings_args.kind, "privileged_without_grant, tenant_data_without_tenant_approval, outside_allowed_window, gateway_bypassed");
+  fl->add_option("--severity", findings_args.severity, "critical or high");
+  fl->add_option("--principal", findings_args.principal, "Staff id");
+  fl->add_option("--resource", findings_args.resource, "Resource id");
+  fl->add_option("--tenant", findings_args.tenant, "Tenant id");
+  fl->add_option("--source", findings_args.source, "Log source name");
+  fl->add_option("--limit", findings_args.limit, "At most this many (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
+  auto* fs_show = findings_cmd->add_subcommand("show", "One finding with its event, its evidence checked locally");
+  fs_show->add_option("id", finding_id, "Finding id (fnd_…)")->required();
+  for (auto* c : {ingest_cmd, fl, fs_show}) add_client_options(c);
+
   // The O&M gateway: sessions, commands held for review, exec for automation, and the
   // credentials the gateway logs in to targets with.
   auto* sessions_cmd = app.add_subcommand("sessions", "O&M gateway sessions: list, show, recording, terminate, command reviews");
@@ -415,6 +442,16 @@ int main(int argc, char** argv) {
   if (ak->parsed()) return client::AccessRevoke(ctx, req_id, decision_comment);
   if (ac->parsed()) return client::AuthzCheck(ctx, az_principal, az_action, az_resource);
   if (posture_cmd->parsed()) return client::Posture(ctx);
+  if (ingest_cmd->parsed()) {
+    for (size_t start = 0; start <= ingest_formats.size();) {
+      size_t comma = std::min(ingest_formats.find(',', start), ingest_formats.size());
+      if (comma > start) ingest_args.formats.push_back(ingest_formats.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return client::Ingest(ctx, ingest_args);
+  }
+  if (fl->parsed()) return client::FindingsList(ctx, findings_args);
+  if (fs_show->parsed()) return client::FindingsShow(ctx, finding_id);
   if (sl->parsed()) return client::SessionsList(ctx, ses_active, ses_operator);
   if (ss->parsed()) return client::SessionsShow(ctx, ses_id);
   if (srec->parsed()) return client::SessionsRecording(ctx, ses_id, ses_out);

@@ -551,7 +551,7 @@ std::vector<std::string> AccessService::AdminPermissionsOf(const std::string& pr
   } else if (snap->auditors.count(principal)) {
     // Assessors read the posture, the directory, every tenant's access log, and the sessions
     // with their recordings (the evidence of O&M work).
-    out = {"posture:read", "directory:read", "tenant:read", "sessions:read"};
+    out = {"posture:read", "directory:read", "tenant:read", "sessions:read", "findings:read"};
   }
   SortUnique(out);
   return out;

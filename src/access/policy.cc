@@ -954,7 +954,9 @@ const std::vector<std::string>& AdminPermissions() {
                                                                 "tokens:create",
                                                                 "sessions:read",
                                                                 "sessions:control",
-                                                                "targets:credentials"};
+                                                                "targets:credentials",
+                                                                "ingest:write",
+                                                                "findings:read"};
   return *permissions;
 }
 

@@ -567,7 +567,9 @@ TEST(PolicyValidate, AdminPermissionsMustBeKnown) {
                                              "tokens:create",
                                              "sessions:read",
                                              "sessions:control",
-                                             "targets:credentials"};
+                                             "targets:credentials",
+                                             "ingest:write",
+                                             "findings:read"};
   EXPECT_EQ(AdminPermissions(), expected);
 }
 

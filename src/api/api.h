@@ -5,6 +5,7 @@
 
 #include "api/auth.h"
 #include "api/gateway_routes.h"
+#include "api/ingest_routes.h"
 #include "api/governance.h"
 #include "api/http.h"
 #include "ledger/ledger.h"
@@ -32,6 +33,7 @@ class Api {
   // the ledger API can be served and tested on its own.
   void SetGovernance(GovernanceRoutes* routes) { governance_ = routes; }
   void SetGateway(GatewayRoutes* routes) { gateway_ = routes; }
+  void SetIngest(IngestRoutes* routes) { ingest_ = routes; }
 
  private:
   void AppendEntry(const Request& r, const Principal& p, Respond respond);
@@ -52,6 +54,7 @@ class Api {
   ApiOptions options_;
   GovernanceRoutes* governance_ = nullptr;
   GatewayRoutes* gateway_ = nullptr;
+  IngestRoutes* ingest_ = nullptr;
 };
 
 }  // namespace cloudpact::api

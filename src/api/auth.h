@@ -35,6 +35,9 @@ inline constexpr const char* kTenantRead = "tenant:read";
 inline constexpr const char* kSessionsRead = "sessions:read";
 inline constexpr const char* kSessionsControl = "sessions:control";
 inline constexpr const char* kTargetsCredentials = "targets:credentials";
+// Audit-log ingestion: push log lines; read findings and the evidence of their events.
+inline constexpr const char* kIngestWrite = "ingest:write";
+inline constexpr const char* kFindingsRead = "findings:read";
 }  // namespace perm
 const std::vector<std::string>& AllPermissions();
 

@@ -22,6 +22,7 @@
 #include "api/accounts.h"
 #include "api/api.h"
 #include "api/governance.h"
+#include "api/ingest_routes.h"
 #include "core/encoding.h"
 #include "core/yaml.h"
 #include "crypto/ed25519.h"
@@ -114,6 +115,12 @@ constexpr CodeRoute kCodeRoutes[] = {
     {"POST", "/v1/exec"},
     {"GET", "/v1/targets/{id}/credentials"},
     {"POST", "/v1/targets/{id}/credentials"},
+    // ingest_routes.cc: audit-log pushes, findings and event evidence
+    {"POST", "/v1/ingest"},
+    {"GET", "/v1/ingest/sources"},
+    {"GET", "/v1/ingest/batches/{batch}/events/{index}"},
+    {"GET", "/v1/findings"},
+    {"GET", "/v1/findings/{id}"},
 };
 
 // --- the document --------------------------------------------------------------------
@@ -621,6 +628,13 @@ class OpenApiServer : public ::testing::Test {
     gateway_ = std::move(gw).value();
     gateway_routes_ = std::make_unique<GatewayRoutes>(*governance_, *gateway_, *credentials_, *directory_, 1 << 20);
     api_->SetGateway(gateway_routes_.get());
+
+    correlator_ = std::make_unique<correlation::Correlator>(*directory_, *access_);
+    auto pipeline = correlation::Pipeline::Start(*store_, *ledger_, *correlator_);
+    ASSERT_TRUE(pipeline.ok()) << pipeline.error().message;
+    pipeline_ = std::move(pipeline).value();
+    ingest_routes_ = std::make_unique<IngestRoutes>(*governance_, *pipeline_);
+    api_->SetIngest(ingest_routes_.get());
   }
 
   // An OpenSSH public key line for a fresh Ed25519 key (RFC 8709 wire format).
@@ -752,6 +766,9 @@ class OpenApiServer : public ::testing::Test {
   std::unique_ptr<gateway::RecordingStore> recordings_;
   std::unique_ptr<gateway::Gateway> gateway_;
   std::unique_ptr<GatewayRoutes> gateway_routes_;
+  std::unique_ptr<correlation::Correlator> correlator_;
+  std::unique_ptr<correlation::Pipeline> pipeline_;
+  std::unique_ptr<IngestRoutes> ingest_routes_;
   std::string admin_;
   std::string request_id_;
   std::string campaign_id_;

@@ -13,6 +13,9 @@
 #include "access/access.h"
 #include "api/accounts.h"
 #include "api/gateway_routes.h"
+#include "api/ingest_routes.h"
+#include "correlation/config.h"
+#include "correlation/pipeline.h"
 #include "gateway/gateway.h"
 #include "gateway/recording.h"
 #include "api/api.h"
@@ -296,6 +299,33 @@ int Serve(const ServeOptions& o) {
     api.SetGateway(gateway_routes.get());
     log::Info("ssh gateway listening", {{"host", gopts.host}, {"port", gw->port()}, {"host_key", gw->host_key_line()}});
   }
+  // Audit-log ingestion: events correlated with the directory and the access module; a login
+  // with the gateway's own key for a target came through the gateway.
+  correlation::Correlator correlator(**directory, **access, [&credentials](const std::string& resource, const std::string& fp) {
+    auto creds = credentials.List(resource);
+    if (!creds.ok()) return false;
+    return std::any_of(creds->begin(), creds->end(), [&](const gateway::TargetCredential& c) { return c.fingerprint == fp; });
+  });
+  auto pipeline = correlation::Pipeline::Start(**store, **ledger, correlator);
+  if (!pipeline.ok()) return fail("ingest", pipeline.error());
+  api::IngestRoutes ingest_routes(governance, **pipeline);
+  api.SetIngest(&ingest_routes);
+  if (!o.ingest_config.empty()) {
+    auto text = ReadFile(o.ingest_config);
+    if (!text.ok()) return fail("ingest-config", text.error());
+    auto doc = ParseYaml(*text);
+    if (!doc.ok()) return fail("ingest-config", doc.error());
+    auto specs = correlation::ParseIngestConfig(*doc);
+    if (!specs.ok()) return fail("ingest-config", specs.error());
+    for (const auto& spec : *specs) {
+      auto source = correlation::OpenSource(spec, (fs::path(o.data_dir) / "ingest-spool").string());
+      if (!source.ok()) return fail("ingest-source " + spec.source.name, source.error());
+      if (auto st = (*pipeline)->AddSource(spec.source, std::move(*source)); !st.ok()) return fail("ingest-source", st.error());
+      log::Info("ingesting", {{"source", spec.source.name}, {"file", spec.file},
+                              {"syslog", spec.syslog ? spec.syslog->listen : ""}});
+    }
+  }
+
   api::HttpServerOptions hopts;
   hopts.listen = o.listen;
   hopts.tls_cert = o.tls_cert;
@@ -316,6 +346,7 @@ int Serve(const ServeOptions& o) {
   // then commit whatever is still queued and publish a final checkpoint.
   (*http)->Shutdown(std::chrono::seconds(5));
   gw.reset();  // ends live sessions, ledgering each end, before the ledger stops
+  (*pipeline)->Stop();  // commits what the sources delivered; the rest is re-read next start
   (*ledger)->Stop();
   log::Info("stopped", {{"ledger_size", (*ledger)->Size()}});
   return 0;

@@ -25,6 +25,9 @@ struct ServeOptions {
   // The SSH gateway: HOST:PORT, or "off". Its host key is DIR/ssh-host-key (generated on
   // first start), recordings go to DIR/recordings/.
   std::string ssh_listen = "127.0.0.1:2222";
+  // Audit-log sources followed continuously (docs/INGEST.md); empty: pushes over HTTP only.
+  // Syslog spools go to DIR/ingest-spool/NAME/.
+  std::string ingest_config;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.
