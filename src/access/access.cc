@@ -322,6 +322,24 @@ struct AccessService::Impl {
     }
     for (auto& [_, h] : granted_by_principal) std::sort(h.grants.begin(), h.grants.end());
   }
+  // What CheckAt and CoveredAt share: the principal and the resource as the directory has
+  // them now, then the standing roles under the policy in force. When those do not settle
+  // it, `by_grants` decides `d`, with `mu` held for reading.
+  template <typename ByGrants>
+  Decision Decide(const directory::Directory& directory, const std::string& principal, const std::string& action,
+                  const std::string& resource, const ByGrants& by_grants) const {
+    auto snap = directory.snapshot();
+    Decision d;
+    const Staff* staff = snap->FindStaff(principal);
+    if (!staff) { d.reason = "unknown principal"; return d; }
+    if (staff->disabled) { d.reason = "principal is disabled"; return d; }
+    const Resource* res = snap->FindResource(resource);
+    if (!res) { d.reason = "unknown resource"; return d; }
+    std::shared_lock<std::shared_mutex> lock(mu);
+    if (StandingRoleCovers(*policy, *staff, action, *res, d)) return d;
+    by_grants(d);
+    return d;
+  }
   static bool WasGranted(const AccessRequest& r) {
     return r.granted > 0 && (r.state == State::kActive || r.state == State::kExpired || r.state == State::kRevoked);
   }
@@ -1102,78 +1120,62 @@ Decision AccessService::Check(const std::string& principal, const std::string& a
 
 Decision AccessService::CheckAt(const std::string& principal, const std::string& action,
                                 const std::string& resource, int64_t now) const {
-  auto snap = directory_.snapshot();
-  Decision d;
-  const Staff* staff = snap->FindStaff(principal);
-  if (!staff) { d.reason = "unknown principal"; return d; }
-  if (staff->disabled) { d.reason = "principal is disabled"; return d; }
-  const Resource* res = snap->FindResource(resource);
-  if (!res) { d.reason = "unknown resource"; return d; }
-  std::shared_lock<std::shared_mutex> lock(impl_->mu);
-  if (StandingRoleCovers(*impl_->policy, *staff, action, *res, d)) return d;
-  auto it = impl_->active_by_principal.find(principal);
-  if (it != impl_->active_by_principal.end()) {
-    for (const auto& id : it->second) {
-      const AccessRequest& g = impl_->requests.at(id);
-      if (g.state != State::kActive || now >= g.grant_expires || now < g.granted) continue;
-      Coverage c = GrantCoverage(g, action, resource, now);
-      if (c == Coverage::kOutsideWindow) d.outside_window = true;
-      if (c != Coverage::kCovered) continue;
-      d.outside_window = false;
-      AllowByGrant(g, d);
-      return d;
+  return impl_->Decide(directory_, principal, action, resource, [&](Decision& d) {
+    auto it = impl_->active_by_principal.find(principal);
+    if (it != impl_->active_by_principal.end()) {
+      for (const auto& id : it->second) {
+        const AccessRequest& g = impl_->requests.at(id);
+        if (g.state != State::kActive || now >= g.grant_expires || now < g.granted) continue;
+        Coverage c = GrantCoverage(g, action, resource, now);
+        if (c == Coverage::kOutsideWindow) d.outside_window = true;
+        if (c != Coverage::kCovered) continue;
+        d.outside_window = false;
+        AllowByGrant(g, d);
+        return;
+      }
+      if (d.outside_window) { d.reason = "a grant covers this, but not at this time of day"; return; }
     }
-    if (d.outside_window) { d.reason = "a grant covers this, but not at this time of day"; return d; }
-  }
-  d.reason = "no standing role or active grant covers " + action + " on " + resource;
-  return d;
+    d.reason = "no standing role or active grant covers " + action + " on " + resource;
+  });
 }
 
 Decision AccessService::CoveredAt(const std::string& principal, const std::string& action,
                                   const std::string& resource, int64_t at) const {
-  auto snap = directory_.snapshot();
-  Decision d;
-  const Staff* staff = snap->FindStaff(principal);
-  if (!staff) { d.reason = "unknown principal"; return d; }
-  if (staff->disabled) { d.reason = "principal is disabled"; return d; }
-  const Resource* res = snap->FindResource(resource);
-  if (!res) { d.reason = "unknown resource"; return d; }
-  std::shared_lock<std::shared_mutex> lock(impl_->mu);
-  if (StandingRoleCovers(*impl_->policy, *staff, action, *res, d)) return d;
-  auto it = impl_->granted_by_principal.find(principal);
-  if (it != impl_->granted_by_principal.end()) {
-    const Impl::GrantHistory& h = it->second;
-    // When several grants covered it, the one that says most about its approval counts: one
-    // the tenants approved, else an ordinary grant, else break-glass; the newest of those.
-    auto rank = [](const AccessRequest& g) { return TenantApproved(g) ? 2 : g.break_glass ? 0 : 1; };
-    const AccessRequest* best = nullptr;
-    // Newest first, from the last grant activated at or before `at`, back to the first
-    // that could still have been in force then.
-    auto end = std::upper_bound(h.grants.begin(), h.grants.end(), at,
-                                [](int64_t t, const std::pair<int64_t, std::string>& e) { return t < e.first; });
-    for (auto e = end; e != h.grants.begin();) {
-      --e;
-      if (e->first + h.longest <= at) break;
-      const AccessRequest& g = impl_->requests.at(e->second);
-      // In force from `granted` until it expired, or until it was revoked if that was sooner.
-      int64_t until = g.grant_expires;
-      if (g.state == State::kRevoked && g.closed < until) until = g.closed;
-      if (at < g.granted || at >= until) continue;
-      Coverage c = GrantCoverage(g, action, resource, at);
-      if (c == Coverage::kOutsideWindow) d.outside_window = true;
-      if (c != Coverage::kCovered) continue;
-      if (!best || rank(g) > rank(*best)) best = &g;
-      if (rank(*best) == 2) break;
+  return impl_->Decide(directory_, principal, action, resource, [&](Decision& d) {
+    auto it = impl_->granted_by_principal.find(principal);
+    if (it != impl_->granted_by_principal.end()) {
+      const Impl::GrantHistory& h = it->second;
+      // When several grants covered it, the one that says most about its approval counts: one
+      // the tenants approved, else an ordinary grant, else break-glass; the newest of those.
+      auto rank = [](const AccessRequest& g) { return TenantApproved(g) ? 2 : g.break_glass ? 0 : 1; };
+      const AccessRequest* best = nullptr;
+      // Newest first, from the last grant activated at or before `at`, back to the first
+      // that could still have been in force then.
+      auto end = std::upper_bound(h.grants.begin(), h.grants.end(), at,
+                                  [](int64_t t, const std::pair<int64_t, std::string>& e) { return t < e.first; });
+      for (auto e = end; e != h.grants.begin();) {
+        --e;
+        if (e->first + h.longest <= at) break;
+        const AccessRequest& g = impl_->requests.at(e->second);
+        // In force from `granted` until it expired, or until it was revoked if that was sooner.
+        int64_t until = g.grant_expires;
+        if (g.state == State::kRevoked && g.closed < until) until = g.closed;
+        if (at < g.granted || at >= until) continue;
+        Coverage c = GrantCoverage(g, action, resource, at);
+        if (c == Coverage::kOutsideWindow) d.outside_window = true;
+        if (c != Coverage::kCovered) continue;
+        if (!best || rank(g) > rank(*best)) best = &g;
+        if (rank(*best) == 2) break;
+      }
+      if (best) {
+        d.outside_window = false;
+        AllowByGrant(*best, d);
+        return;
+      }
+      if (d.outside_window) { d.reason = "a grant active then covers this, but not at that time of day"; return; }
     }
-    if (best) {
-      d.outside_window = false;
-      AllowByGrant(*best, d);
-      return d;
-    }
-    if (d.outside_window) { d.reason = "a grant active then covers this, but not at that time of day"; return d; }
-  }
-  d.reason = "no standing role or grant active at " + std::to_string(at) + " covers " + action + " on " + resource;
-  return d;
+    d.reason = "no standing role or grant active at " + std::to_string(at) + " covers " + action + " on " + resource;
+  });
 }
 
 Result<uint64_t> AccessService::RecordUse(const std::string& grant, const std::string& principal,

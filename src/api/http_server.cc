@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/host_port.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -314,37 +315,6 @@ class BeastServer final : public HttpServer {
 };
 
 }  // namespace
-
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost" || host == "::1") return true;
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) return false;
-  return addr.is_loopback();
-}
-
-Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen) {
-  std::string host, port;
-  if (!listen.empty() && listen[0] == '[') {
-    size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return MakeError(ErrorCode::kInvalidArgument, "listen address must be HOST:PORT or [V6]:PORT");
-    }
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) return MakeError(ErrorCode::kInvalidArgument, "listen address must be HOST:PORT");
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-  }
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (host.empty() || port.empty() || *end != '\0' || p < 0 || p > 65535) {
-    return MakeError(ErrorCode::kInvalidArgument, "bad listen address \"" + listen + "\"");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(p));
-}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(Api& api, HttpServerOptions options) {
   ASSIGN_OR_RETURN(auto hp, SplitHostPort(options.listen));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/api.h"
+#include "core/host_port.h"  // IsLoopbackHost: what Start serves plain HTTP on
 #include "core/result.h"
 
 namespace cloudpact::api {
@@ -22,14 +23,9 @@ struct HttpServerOptions {
   int threads = 2;
 };
 
-// True for 127.0.0.0/8, ::1 and "localhost".
-bool IsLoopbackHost(const std::string& host);
-// Splits "host:port" / "[v6]:port".
-Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen);
-
 class HttpServer {
  public:
-  // Refuses plain HTTP on a non-loopback address (kFailedPrecondition, saying why).
+  // Refuses plain HTTP on an address that is not IsLoopbackHost (kFailedPrecondition, saying why).
   static Result<std::unique_ptr<HttpServer>> Start(Api& api, HttpServerOptions options);
   virtual ~HttpServer() = default;
   virtual uint16_t port() const = 0;

@@ -1,55 +1,21 @@
 #include "client/governance_client.h"
 
+#include <chrono>
 #include <iostream>
 
 #include "access/access.h"
 #include "access/tenant_audit.h"
+#include "client/http_call.h"
 #include "core/encoding.h"
 #include "core/files.h"
 #include "core/json.h"
-#include "core/time.h"
 #include "crypto/ed25519.h"
 #include "crypto/note.h"
 #include "crypto/sha256.h"
 #include "ledger/verifier.h"
-#include "net/http_client.h"
 
 namespace cloudpact::client {
 namespace {
-
-std::string TimeText(int64_t unix_seconds) {
-  if (unix_seconds <= 0) return "-";
-  return FormatRfc3339(SystemTime(std::chrono::seconds(unix_seconds))).substr(0, 19) + "Z";
-}
-
-// One API call; prints the server's error (or a transport error) and returns nullopt.
-std::optional<Json> Call(const Context& c, const std::string& method, const std::string& path,
-                         const std::string& body = "", const std::string& content_type = "application/json") {
-  auto client = net::HttpClient::Create(c.url, c.ca_file);
-  if (!client.ok()) {
-    std::cerr << "error: " << client.error().message << "\n";
-    return std::nullopt;
-  }
-  std::map<std::string, std::string> headers;
-  if (!c.token.empty()) headers["Authorization"] = "Bearer " + c.token;
-  if (!body.empty()) headers["Content-Type"] = content_type;
-  auto r = (*client)->Request(method, path, body, headers);
-  if (!r.ok()) {
-    std::cerr << "error: " << r.error().message << "\n";
-    return std::nullopt;
-  }
-  auto j = ParseJson(r->body);
-  if (r->status >= 300) {
-    std::string msg = j.ok() && j->contains("error") ? (*j)["error"].value("message", r->body) : r->body;
-    std::cerr << "error: HTTP " << r->status << ": " << msg << "\n";
-    return std::nullopt;
-  }
-  if (!j.ok()) {
-    std::cerr << "error: the server's answer is not JSON\n";
-    return std::nullopt;
-  }
-  return *j;
-}
 
 std::string Join(const Json& list, const char* sep = ", ") {
   std::string out;
@@ -83,19 +49,12 @@ void PrintRequest(const Json& r) {
   if (r.contains("you_may_not_review_because")) std::cout << "  (you may not review: " << r.value("you_may_not_review_because", "") << ")\n";
 }
 
-int Print(const Context& c, const std::optional<Json>& j, void (*human)(const Json&)) {
-  if (!j) return 1;
-  if (c.json) std::cout << j->dump(2) << "\n";
-  else human(*j);
-  return 0;
-}
-
 }  // namespace
 
 int Apply(const Context& c, const std::string& file) {
   auto text = ReadFile(file);
   if (!text.ok()) { std::cerr << "error: " << text.error().message << "\n"; return 2; }
-  return Print(c, Call(c, "POST", "/v1/directory/apply", *text, "application/yaml"), [](const Json& j) {
+  return Print(c, Call(c, "POST", "/v1/directory/apply", *text, std::chrono::milliseconds(30000), "application/yaml"), [](const Json& j) {
     std::cout << "applied: " << j.value("created", 0) << " created, " << j.value("updated", 0) << " updated, "
               << j.value("unchanged", 0) << " unchanged; " << j["ledger_indexes"].size() << " ledger entries\n";
   });
@@ -104,7 +63,7 @@ int Apply(const Context& c, const std::string& file) {
 int PolicyPropose(const Context& c, const std::string& file) {
   auto text = ReadFile(file);
   if (!text.ok()) { std::cerr << "error: " << text.error().message << "\n"; return 2; }
-  return Print(c, Call(c, "POST", "/v1/policy", *text, "application/yaml"), [](const Json& j) {
+  return Print(c, Call(c, "POST", "/v1/policy", *text, std::chrono::milliseconds(30000), "application/yaml"), [](const Json& j) {
     std::cout << "policy version " << j.value("version", 0) << " is " << j.value("state", "")
               << (j.value("state", "") == "proposed" ? " — a second security admin must approve it" : "") << "\n";
   });

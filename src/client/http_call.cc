@@ -89,8 +89,8 @@ void PrintHttpError(const net::HttpResponse& r) {
 }
 
 std::optional<Json> Call(const Context& c, const std::string& method, const std::string& path,
-                         const std::string& body, std::chrono::milliseconds timeout) {
-  auto r = Send(c, method, path, body, timeout);
+                         const std::string& body, std::chrono::milliseconds timeout, const std::string& content_type) {
+  auto r = Send(c, method, path, body, timeout, 32 << 20, content_type);
   if (!r) return std::nullopt;
   if (r->status >= 300) {
     PrintHttpError(*r);

@@ -31,9 +31,11 @@ std::optional<net::HttpResponse> Send(const Context& c, const std::string& metho
 // Prints the server's {"error": {"code", "message"}} (or the raw body) for a failed call.
 void PrintHttpError(const net::HttpResponse& r);
 // A call whose answer must be a JSON object; errors are printed and give nullopt.
+// The body goes as `content_type` (the YAML documents people write go as application/yaml).
 std::optional<Json> Call(const Context& c, const std::string& method, const std::string& path,
                          const std::string& body = "",
-                         std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(30000),
+                         const std::string& content_type = "application/json");
 // The JSON with --json, else `human` prints it; 1 when there is none.
 int Print(const Context& c, const std::optional<Json>& j, void (*human)(const Json&));
 // A left-aligned text table; the last column is not padded.

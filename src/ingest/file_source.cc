@@ -144,6 +144,21 @@ void SleepUnlessStopped(int ms, const std::atomic<bool>& stop) {
   }
 }
 
+// Adds the complete lines `split` holds to `chunk`, numbering them from `next_line`, and
+// hands the chunk to `flush` whenever it fills. False when the source must stop: the sink
+// said so (flush returned false) or `stop` was set after a flush.
+template <typename Flush>
+bool AddCompleteLines(LineSplitter& split, ChunkBuilder& chunk, uint64_t& next_line, const Flush& flush,
+                      const std::atomic<bool>& stop) {
+  std::string line;
+  bool truncated = false;
+  while (split.Next(&line, &truncated)) {
+    chunk.Add(std::move(line), truncated, next_line++);
+    if (chunk.full() && (!flush() || stop.load())) return false;
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------
 // File source
 
@@ -339,15 +354,7 @@ class FileSource final : public Source {
 
     while (true) {
       if (stop.load()) return OkStatus();
-      std::string line;
-      bool truncated = false;
-      while (split.Next(&line, &truncated)) {
-        chunk.Add(std::move(line), truncated, next_line++);
-        if (chunk.full()) {
-          if (!flush()) return OkStatus();
-          if (stop.load()) return OkStatus();
-        }
-      }
+      if (!AddCompleteLines(split, chunk, next_line, flush, stop)) return OkStatus();
       ssize_t n = ::read(file.fd, buf.data(), buf.size());
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n < 0) return MakeError(ErrorCode::kUnavailable, Errno("cannot read " + file.name));
@@ -361,6 +368,8 @@ class FileSource final : public Source {
         ASSIGN_OR_RETURN(bool rewritten, restart_if_rewritten());
         if (rewritten) continue;
       }
+      std::string line;  // an unterminated last line, taken once the file will not grow
+      bool truncated = false;
       struct stat st {};
       bool replaced = ::stat(o_.path.c_str(), &st) == 0 &&
                       (static_cast<uint64_t>(st.st_dev) != file.dev || static_cast<uint64_t>(st.st_ino) != file.ino);
@@ -428,15 +437,7 @@ class StreamSource final : public Source {
     std::string buf(kReadBytes, '\0');
     while (true) {
       if (stop.load()) return OkStatus();
-      std::string line;
-      bool truncated = false;
-      while (split.Next(&line, &truncated)) {
-        chunk.Add(std::move(line), truncated, next_line++);
-        if (chunk.full()) {
-          if (!flush()) return OkStatus();
-          if (stop.load()) return OkStatus();
-        }
-      }
+      if (!AddCompleteLines(split, chunk, next_line, flush, stop)) return OkStatus();
       // Wait for input a little at a time, so that `stop` is seen and lines already read are
       // not held back while the writer is quiet.
       pollfd p{fd_, POLLIN, 0};
@@ -453,6 +454,8 @@ class StreamSource final : public Source {
         split.Give(buf.data(), static_cast<size_t>(n));
         continue;
       }
+      std::string line;
+      bool truncated = false;
       if (split.TakePartial(&line, &truncated)) chunk.Add(std::move(line), truncated, next_line++);
       (void)flush();
       return OkStatus();

@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/host_port.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -223,38 +224,6 @@ struct SyslogMetrics {
 SyslogMetrics& M() {
   static SyslogMetrics* m = new SyslogMetrics;
   return *m;
-}
-
-bool IsLoopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  return !ec && addr.is_loopback();
-}
-
-Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen) {
-  std::string host, port;
-  if (!listen.empty() && listen[0] == '[') {
-    size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return MakeError(ErrorCode::kInvalidArgument, "syslog listen address must be HOST:PORT or [V6]:PORT");
-    }
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument, "syslog listen address must be HOST:PORT");
-    }
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-  }
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (host.empty() || port.empty() || *end != '\0' || p < 0 || p > 65535) {
-    return MakeError(ErrorCode::kInvalidArgument, "bad syslog listen address \"" + listen + "\"");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(p));
 }
 
 // What every connection shares with the listener.
@@ -578,12 +547,12 @@ SyslogListener::SyslogListener(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 SyslogListener::~SyslogListener() { impl_->Stop(); }
 
 Result<std::unique_ptr<SyslogListener>> SyslogListener::Start(SyslogListenerOptions options) {
-  ASSIGN_OR_RETURN(auto hp, SplitHostPort(options.listen));
+  ASSIGN_OR_RETURN(auto hp, SplitHostPort(options.listen, "syslog listen address"));
   bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty())) {
     return MakeError(ErrorCode::kInvalidArgument, "syslog: the TLS certificate and key must be given together");
   }
-  if (!tls && !IsLoopback(hp.first)) {
+  if (!tls && !IsLoopbackHost(hp.first)) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "refusing to receive syslog over plain TCP on non-loopback address " + hp.first +
                          ": audit logs would cross the network in clear and anyone could inject records. "

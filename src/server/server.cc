@@ -24,6 +24,7 @@
 #include "api/http_server.h"
 #include "core/encoding.h"
 #include "core/files.h"
+#include "core/host_port.h"
 #include "core/log.h"
 #include "core/yaml.h"
 #include "crypto/ed25519.h"
@@ -276,7 +277,7 @@ int Serve(const ServeOptions& o) {
   std::unique_ptr<gateway::Gateway> gw;
   std::unique_ptr<api::GatewayRoutes> gateway_routes;
   if (o.ssh_listen != "off") {
-    auto hp = api::SplitHostPort(o.ssh_listen);
+    auto hp = SplitHostPort(o.ssh_listen);
     if (!hp.ok()) return fail("ssh-listen", hp.error());
     gateway::GatewayDeps deps;
     deps.store = store->get();
