@@ -11,6 +11,8 @@
 // the commit costs on top of parsing and correlation.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -42,6 +44,15 @@ struct World {
   std::vector<std::string> sudo_lines, k8s_lines;
 };
 
+// Setup failures end the benchmark with the reason.
+template <typename R>
+void Must(const R& r, const char* what) {
+  if (!r.ok()) {
+    std::fprintf(stderr, "correlation_bench setup: %s: %s\n", what, r.error().message.c_str());
+    std::exit(1);
+  }
+}
+
 World& TheWorld() {
   static World* w = [] {
     auto* w = new World();
@@ -60,7 +71,7 @@ World& TheWorld() {
   - name: lead
     admin: [access:review]
 )", "bench");
-    if (!pol.ok()) std::abort();
+    Must(pol, "policy");
     std::string yaml = "platforms:\n  - {id: os-bj, aliases: [RegionOne]}\n  - {id: k8s-sh, aliases: [prod-sh]}\nresources:\n";
     yaml += "  - {id: cluster-sh, platform: k8s-sh, type: cluster, aliases: [prod-sh]}\n";
     for (int i = 0; i < kHosts; ++i) {
@@ -72,20 +83,24 @@ World& TheWorld() {
       yaml += "  - {id: s" + std::to_string(i) + ", roles: [sre], accounts: [u" + std::to_string(i) + "]}\n";
     }
     auto doc = ParseYaml(yaml, YamlLimits{.max_bytes = 16 << 20, .max_nodes = 2'000'000, .max_depth = 64});
+    Must(doc, "directory yaml");
     auto spec = directory::ParseDirectory(*doc);
-    if (!spec.ok() || !w->directory->Apply(*spec, "bench").ok()) std::abort();
+    Must(spec, "directory");
+    Must(w->directory->Apply(*spec, "bench"), "apply");
     std::mt19937 rng(7);
     for (int g = 0; g < kGrants; ++g) {
-      auto r = w->access->CreateRequest("s" + std::to_string(g), {{"host-" + std::to_string(g)}, {"login:root"}, "maintenance", "", "", 3600});
-      if (!r.ok() || !w->access->AddReview(r->id, "lead", {"approve", "", ""}).ok()) std::abort();
+      auto r = w->access->CreateRequest("s" + std::to_string(g), {{"host-" + std::to_string(g)}, {"login:root"}, "maintenance", "patch window", "CHG-" + std::to_string(g), 3600});
+      Must(r, "request");
+      Must(w->access->AddReview(r->id, "lead", {"approve", "", ""}), "review");
     }
     w->correlator = std::make_unique<correlation::Correlator>(*w->directory, *w->access);
     // Half the sudo lines by someone holding a grant for that host (covered), half not.
-    const std::string day = FormatRfc3339(SystemNow()).substr(0, 10);
+    // Events happen now, while the grants are active.
+    const std::string stamp = FormatRfc3339(SystemNow()).substr(0, 19);
     for (int i = 0; i < kLines; ++i) {
       int s = static_cast<int>(rng() % kStaff);
       int h = (i % 2 == 0 && s < kGrants) ? s : static_cast<int>(rng() % kHosts);
-      w->sudo_lines.push_back("<86>1 " + day + "T08:00:00Z h" + std::to_string(h) + ".bj.internal sudo - - - u" +
+      w->sudo_lines.push_back("<86>1 " + stamp + "Z h" + std::to_string(h) + ".bj.internal sudo - - - u" +
                               std::to_string(s) + " : TTY=pts/0 ; PWD=/home/u" + std::to_string(s) +
                               " ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx");
       w->k8s_lines.push_back(
@@ -94,7 +109,7 @@ World& TheWorld() {
           std::to_string(s) + R"(","groups":["system:authenticated"]},"sourceIPs":["10.0.0.)" + std::to_string(i % 250) +
           R"("],"userAgent":"kubectl/v1.29.0","objectRef":{"resource":"secrets","namespace":"prod","name":"db-)" +
           std::to_string(i % 97) + R"(","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestReceivedTimestamp":")" +
-          day + R"(T08:00:00.000000Z","stageTimestamp":")" + day + R"(T08:00:00.002000Z"})");
+          stamp + R"(.000000Z","stageTimestamp":")" + stamp + R"(.002000Z"})");
     }
     return w;
   }();

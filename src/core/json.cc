@@ -43,11 +43,16 @@ std::u16string ToUtf16(const std::string& s) {
   return out;
 }
 
-void AppendString(std::string& out, const std::string& s) {
+void AppendStringImpl(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  size_t run = 0;  // start of the bytes not yet copied: copied in runs, not one by one
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -57,15 +62,12 @@ void AppendString(std::string& out, const std::string& s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += ch;
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
@@ -95,7 +97,7 @@ Status Serialize(const Json& v, std::string& out, size_t depth) {
       out += n;
       return OkStatus();
     }
-    case Json::value_t::string: AppendString(out, v.get_ref<const std::string&>()); return OkStatus();
+    case Json::value_t::string: AppendStringImpl(out, v.get_ref<const std::string&>()); return OkStatus();
     case Json::value_t::array: {
       out += '[';
       bool first = true;
@@ -118,7 +120,7 @@ Status Serialize(const Json& v, std::string& out, size_t depth) {
       for (const auto& [key16, it] : members) {
         if (!first) out += ',';
         first = false;
-        AppendString(out, it.key());
+        AppendStringImpl(out, it.key());
         out += ':';
         RETURN_IF_ERROR(Serialize(it.value(), out, depth + 1));
       }
@@ -133,6 +135,8 @@ Status Serialize(const Json& v, std::string& out, size_t depth) {
 }
 
 }  // namespace
+
+void AppendCanonicalString(std::string& out, std::string_view s) { AppendStringImpl(out, s); }
 
 Result<std::string> CanonicalNumber(double value) {
   if (!std::isfinite(value)) return MakeError(ErrorCode::kInvalidArgument, "json: NaN or infinity");

@@ -28,6 +28,11 @@ Result<Json> ParseJson(std::string_view text, const JsonLimits& limits = {});
 // because JCS numbers are IEEE doubles and such a value would not survive a round trip.
 Result<std::string> CanonicalJson(const Json& value);
 
+// Appends `s` as an RFC 8785 string ("…" with minimal escaping), for writers that build
+// canonical JSON directly because their keys are fixed and known to be in order (hot paths).
+// The bytes are copied as they are: the caller guarantees UTF-8.
+void AppendCanonicalString(std::string& out, std::string_view s);
+
 // The ECMAScript shortest round-trip rendering of a double (exposed for tests).
 Result<std::string> CanonicalNumber(double value);
 

@@ -558,6 +558,42 @@ TEST_P(CorrelationTest, ACrashBetweenStoreAndLedgerIsRecoveredAtStart) {
   EXPECT_EQ(entries, 1);
 }
 
+// The hand-ordered writer must produce exactly what the reference canonicaliser does, for
+// any content: quotes, backslashes, control characters, non-ASCII, empty fields.
+TEST(EventCanonicalTest, IsRfc8785Canonical) {
+  OperationEvent e;
+  e.source = "sshd";
+  e.actor = "ali\"ce\\ \x01\t王";
+  e.action = "ssh.login";
+  e.target = "host01\n";
+  e.target_login = "root";
+  e.outcome = "success";
+  e.privileged = true;
+  e.time_ms = 1'800'000'000'123;
+  e.line = 42;
+  e.event_id = "\x7f\u2028";
+  e.ocsf_class_uid = 3002;
+  e.ocsf_activity_id = 1;
+  Analysis a;
+  a.resolved.principal = "alice";
+  a.resolved.tenant_data = true;
+  a.findings.push_back({FindingKind::kGatewayBypassed, "high", "", false});
+  a.findings.push_back({FindingKind::kTenantDataWithoutApproval, "critical", "", true});
+  const SourceConfig src{"host01-auth", {"sshd"}, "", ""};
+  for (const std::string commitment : {std::string(), std::string(64, 'a')}) {
+    const std::string text = EventCanonical(src, e, a, commitment);
+    auto parsed = ParseJson(text);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message << "\n" << text;
+    EXPECT_EQ(CanonicalJson(*parsed).value(), text);
+    EXPECT_EQ((*parsed)["actor"], e.actor);
+    EXPECT_EQ((*parsed)["findings"][1], "tenant_data_without_tenant_approval");
+    EXPECT_EQ(parsed->contains("confidential"), !commitment.empty());
+  }
+  OperationEvent empty;
+  const std::string text = EventCanonical(src, empty, Analysis{}, "");
+  EXPECT_EQ(CanonicalJson(*ParseJson(text)).value(), text);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CorrelationTest, ::testing::ValuesIn(testing::BackendNames()),
                          [](const auto& info) { return info.param; });
 

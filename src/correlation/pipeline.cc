@@ -82,49 +82,119 @@ Error CommitFailed(const std::string& what, const Error& e) {
   return MakeError(e.code, what + ": " + e.message);
 }
 
+// UTF-8 as RFC 3629 allows it (no overlongs, surrogates or values above U+10FFFF).
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
+    if (n == 0 || c > 0xF4 || i + n >= s.size()) return false;  // bytes i+1 … i+n must exist
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) return false;
+    for (size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+void Member(std::string& out, const char* key, std::string_view value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  AppendCanonicalString(out, value);
+  out += ',';
+}
+void Member(std::string& out, const char* key, bool value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  out += value ? "true," : "false,";
+}
+void Member(std::string& out, const char* key, int64_t value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+  out += ',';
+}
+
+}  // namespace
+
+// Written member by member in RFC 8785 order (keys are fixed ASCII, sorted by hand; the
+// tests check the result against CanonicalJson): at 10^5 events a second, building a JSON
+// tree to sort it would cost more than everything else the pipeline does.
+std::string EventCanonical(const SourceConfig& cfg, const ingest::OperationEvent& e, const Analysis& a,
+                           const std::string& commitment_hex) {
+  const Resolved& r = a.resolved;
+  std::string o;
+  o.reserve(768 + e.detail.size() / 4);
+  o += '{';
+  Member(o, "action", e.action);
+  Member(o, "actor", e.actor);
+  Member(o, "actor_org", e.actor_org);
+  if (!commitment_hex.empty()) {
+    o += "\"confidential\":{\"alg\":\"sha256-salted\",\"commitment\":\"" + commitment_hex + "\"},";
+  }
+  Member(o, "event_id", e.event_id);
+  o += "\"findings\":[";
+  for (size_t i = 0; i < a.findings.size(); ++i) {
+    if (i) o += ',';
+    AppendCanonicalString(o, KindName(a.findings[i].kind));
+  }
+  o += "],";
+  Member(o, "format", e.source);
+  Member(o, "key_fingerprint", e.key_fingerprint);
+  Member(o, "line", static_cast<int64_t>(e.line));
+  o += "\"ocsf\":{";
+  Member(o, "activity_id", static_cast<int64_t>(e.ocsf_activity_id));
+  Member(o, "class_uid", static_cast<int64_t>(e.ocsf_class_uid));
+  o.back() = '}';
+  o += ',';
+  Member(o, "outcome", e.outcome);
+  Member(o, "platform", e.platform);
+  Member(o, "privileged", e.privileged);
+  Member(o, "raw_sha256", e.raw_sha256);
+  o += "\"resolved\":{";
+  Member(o, "access_action", r.access_action);
+  Member(o, "checked", r.checked);
+  Member(o, "coverage", r.coverage);
+  Member(o, "organisation", r.organisation);
+  Member(o, "outsourced", r.outsourced);
+  Member(o, "platform", r.platform);
+  Member(o, "principal", r.principal);
+  Member(o, "resource", r.resource);
+  Member(o, "tenant", r.tenant);
+  Member(o, "tenant_data", r.tenant_data);
+  Member(o, "via_gateway", r.via_gateway);
+  o.back() = '}';
+  o += ',';
+  Member(o, "source", cfg.name);
+  Member(o, "source_ip", e.source_ip);
+  Member(o, "target", e.target);
+  Member(o, "target_login", e.target_login);
+  Member(o, "time", e.time_ms);
+  Member(o, "type", EventCanonicalType());
+  o.back() = '}';
+  return o;
+}
+
+namespace {
+
 Result<Leaf> EventLeaf(const SourceConfig& cfg, const ingest::OperationEvent& e, const Analysis& a) {
   const Resolved& r = a.resolved;
-  Json kinds = Json::array();
-  for (const auto& f : a.findings) kinds.push_back(KindName(f.kind));
-  Json j = {{"type", EventCanonicalType()},
-            {"source", cfg.name},
-            {"format", e.source},
-            {"line", e.line},
-            {"time", e.time_ms},
-            {"actor", e.actor},
-            {"actor_org", e.actor_org},
-            {"source_ip", e.source_ip},
-            {"platform", e.platform},
-            {"action", e.action},
-            {"target", e.target},
-            {"target_login", e.target_login},
-            {"outcome", e.outcome},
-            {"privileged", e.privileged},
-            {"event_id", e.event_id},
-            {"key_fingerprint", e.key_fingerprint},
-            {"raw_sha256", e.raw_sha256},
-            {"ocsf", {{"class_uid", e.ocsf_class_uid}, {"activity_id", e.ocsf_activity_id}}},
-            {"resolved",
-             {{"principal", r.principal},
-              {"organisation", r.organisation},
-              {"outsourced", r.outsourced},
-              {"platform", r.platform},
-              {"resource", r.resource},
-              {"tenant", r.tenant},
-              {"tenant_data", r.tenant_data},
-              {"access_action", r.access_action},
-              {"checked", r.checked},
-              {"via_gateway", r.via_gateway},
-              {"coverage", r.coverage}}},
-            {"findings", kinds}};
   Leaf leaf;
+  std::string commitment;
   if (!e.detail.empty()) {
-    ASSIGN_OR_RETURN(leaf.confidential, CanonicalJson(Json{{"detail", e.detail}}));
+    leaf.confidential = "{\"detail\":";
+    AppendCanonicalString(leaf.confidential, e.detail);
+    leaf.confidential += '}';
     leaf.salt = crypto::RandomBytes(32);
-    j["confidential"] = {{"alg", "sha256-salted"},
-                         {"commitment", HexHash(crypto::Sha256({leaf.salt, leaf.confidential}))}};
+    commitment = HexHash(crypto::Sha256({leaf.salt, leaf.confidential}));
   }
-  ASSIGN_OR_RETURN(leaf.canonical, CanonicalJson(j));
+  leaf.canonical = EventCanonical(cfg, e, a, commitment);
+  if (!IsUtf8(leaf.canonical)) return MakeError(ErrorCode::kInvalidArgument, "a field is not valid UTF-8");
   leaf.hash = ledger::LeafHash(leaf.canonical);
   leaf.line = e.line;
   leaf.time_ms = e.time_ms;
@@ -174,12 +244,9 @@ Leaf DeadLetterLeaf(const SourceConfig& cfg, uint64_t line_no, std::string_view 
             {"raw_bytes", raw.size()},
             {"confidential",
              {{"alg", "sha256-salted"}, {"commitment", HexHash(crypto::Sha256({leaf.salt, leaf.confidential}))}}}};
-  auto canonical = CanonicalJson(j);
-  if (!canonical.ok()) {  // an error message that is not UTF-8: keep the line, drop the text
-    j["error"] = "unparseable line";
-    canonical = CanonicalJson(j);
-  }
-  leaf.canonical = std::move(*canonical);
+  // An error message that is not UTF-8 (it may quote the line): keep the line, not the text.
+  if (!IsUtf8(err)) j["error"] = "unparseable line";
+  leaf.canonical = CanonicalJson(j).value();
   leaf.hash = ledger::LeafHash(leaf.canonical);
   return leaf;
 }
@@ -341,6 +408,11 @@ struct Pipeline::Impl {
   uint64_t next_seq = 1;
   int64_t state_version = 0;
   std::vector<std::string> unledgered;  // stored, not yet in the ledger (in order)
+  // Ledger entries of batches this process stored, so that ledgering them does not read
+  // megabytes back from storage; and whether an entry may be in the ledger already without
+  // our knowing (after a start, or an append that failed): only then is the ledger searched.
+  std::map<std::string, std::pair<Json, std::string>> entry_of;  // id -> (body, actor)
+  bool maybe_appended = true;
 
   // The bounded queue.
   std::mutex mu;
@@ -384,14 +456,23 @@ struct Pipeline::Impl {
   Status LedgerPending() {
     while (!unledgered.empty()) {
       const std::string id = unledgered.front();
-      ASSIGN_OR_RETURN(auto rec, store.GetRecord(kBatchKind, id));
-      if (!rec) return MakeError(ErrorCode::kDataLoss, "batch " + id + " is listed as stored but is not");
-      auto batch = ParseJson(rec->body, kRecordLimits);
-      if (!batch.ok()) return MakeError(ErrorCode::kDataLoss, "batch " + id + " is not JSON");
-      const Json& entry_body = (*batch)["ledger_body"];
+      Json entry_body;
+      std::string entry_actor = options.actor;
+      uint64_t from = 0;
+      if (auto known = entry_of.find(id); known != entry_of.end()) {
+        entry_body = known->second.first;
+        entry_actor = known->second.second;
+      } else {
+        ASSIGN_OR_RETURN(auto rec, store.GetRecord(kBatchKind, id));
+        if (!rec) return MakeError(ErrorCode::kDataLoss, "batch " + id + " is listed as stored but is not");
+        auto batch = ParseJson(rec->body, kRecordLimits);
+        if (!batch.ok()) return MakeError(ErrorCode::kDataLoss, "batch " + id + " is not JSON");
+        entry_body = (*batch)["ledger_body"];
+        entry_actor = batch->value("actor", options.actor);
+        from = batch->value("ledger_size_before", uint64_t{0});
+      }
       std::optional<uint64_t> index;
-      uint64_t from = batch->value("ledger_size_before", uint64_t{0});
-      ASSIGN_OR_RETURN(uint64_t size, store.LedgerSize());
+      ASSIGN_OR_RETURN(uint64_t size, maybe_appended ? store.LedgerSize() : Result<uint64_t>(uint64_t{0}));
       for (uint64_t i = from; i < size && !index; i += 256) {
         ASSIGN_OR_RETURN(auto entries, store.ReadEntries(i, std::min(size, i + 256)));
         for (size_t k = 0; k < entries.size(); ++k) {
@@ -404,8 +485,11 @@ struct Pipeline::Impl {
         }
       }
       if (!index) {
-        auto appended = ledger.Append({"ingest.batch", entry_body, batch->value("actor", options.actor), std::nullopt});
-        if (!appended.ok()) return CommitFailed("ledger refused batch " + id, appended.error());
+        auto appended = ledger.Append({"ingest.batch", entry_body, entry_actor, std::nullopt});
+        if (!appended.ok()) {
+          maybe_appended = true;
+          return CommitFailed("ledger refused batch " + id, appended.error());
+        }
         index = appended->index;
       }
       std::vector<std::string> rest(unledgered.begin() + 1, unledgered.end());
@@ -413,8 +497,10 @@ struct Pipeline::Impl {
       if (!st.ok()) return CommitFailed("recording batch " + id + "'s ledger index", st.error());
       ++state_version;
       unledgered = std::move(rest);
+      entry_of.erase(id);
       M().unledgered.Set(static_cast<double>(unledgered.size()));
     }
+    maybe_appended = false;  // everything stored is ledgered, and we know where
     return OkStatus();
   }
 
@@ -429,6 +515,7 @@ struct Pipeline::Impl {
     const SourceConfig& cfg = *pieces.front()->config;
     std::vector<storage::RecordWrite> writes;
     std::vector<std::string> new_ids;
+    std::vector<std::pair<std::string, std::pair<Json, std::string>>> new_entries;
     uint64_t seq = next_seq;
     ASSIGN_OR_RETURN(uint64_t ledger_size, store.LedgerSize());
     const int64_t now = UnixSeconds(SystemNow());
@@ -442,14 +529,30 @@ struct Pipeline::Impl {
       size_t end = std::min(all.size(), begin + options.max_batch_events);
       const std::string id = BatchId(seq++);
       std::vector<crypto::Hash> hashes;
-      Json leaves = Json::array(), conf = Json::array(), finding_ids = Json::array();
+      // The record is written as text: the events' canonical bytes go in as they are (they
+      // are JSON objects), not escaped into strings and not re-serialised.
+      std::string leaves = "[", conf = "[";
+      size_t leaf_bytes = 0, conf_bytes = 0;
+      for (size_t i = begin; i < end; ++i) {
+        leaf_bytes += all[i]->canonical.size() + 1;
+        if (!all[i]->salt.empty()) conf_bytes += all[i]->confidential.size() * 2 + 128;
+      }
+      leaves.reserve(leaf_bytes + 2);
+      conf.reserve(conf_bytes + 2);
+      Json finding_ids = Json::array();
       uint64_t events = 0, dead = 0, first_line = UINT64_MAX, last_line = 0;
       int64_t t_from = INT64_MAX, t_to = INT64_MIN;
       for (size_t i = begin; i < end; ++i) {
         Leaf& l = *all[i];
         hashes.push_back(l.hash);
-        leaves.push_back(l.canonical);
-        if (!l.salt.empty()) conf.push_back({{"i", i - begin}, {"salt", HexEncode(l.salt)}, {"content", l.confidential}});
+        if (leaves.size() > 1) leaves += ',';
+        leaves += l.canonical;
+        if (!l.salt.empty()) {
+          if (conf.size() > 1) conf += ',';
+          conf += "{\"content\":";
+          AppendCanonicalString(conf, l.confidential);
+          conf += ",\"i\":" + std::to_string(i - begin) + ",\"salt\":\"" + HexEncode(l.salt) + "\"}";
+        }
         (l.dead_letter ? dead : events)++;
         first_line = std::min(first_line, l.line);
         last_line = std::max(last_line, l.line);
@@ -478,10 +581,21 @@ struct Pipeline::Impl {
                    {"from_ms", events ? t_from : 0},
                    {"to_ms", events ? t_to : 0},
                    {"findings", finding_ids.size()}};
-      Json batch = {{"id", id}, {"created", now}, {"actor", actor.empty() ? options.actor : actor}, {"leaves", leaves},
+      leaves += ']';
+      conf += ']';
+      const std::string who = actor.empty() ? options.actor : actor;
+      Json batch = {{"id", id}, {"created", now}, {"actor", who},
                     {"ledger_body", body}, {"ledger_size_before", ledger_size}, {"finding_ids", finding_ids}};
-      writes.push_back({kBatchKind, id, batch.dump(), 0});
-      if (!conf.empty()) writes.push_back({kConfidentialKind, id, Json{{"items", conf}}.dump(), 0});
+      const std::string head = batch.dump();
+      std::string text;
+      text.reserve(head.size() + leaves.size() + 16);
+      text.append(head, 0, head.size() - 1);  // without its '}'
+      text += ",\"leaves\":";
+      text += leaves;
+      text += '}';
+      writes.push_back({kBatchKind, id, std::move(text), 0});
+      if (conf.size() > 2) writes.push_back({kConfidentialKind, id, "{\"items\":" + conf + "}", 0});
+      new_entries.emplace_back(id, std::make_pair(body, who));
       new_ids.push_back(id);
       sum.events += events;
       sum.dead_letters += dead;
@@ -523,6 +637,7 @@ struct Pipeline::Impl {
     ++state_version;
     next_seq = seq;
     unledgered = pending;
+    for (auto& [id, entry] : new_entries) entry_of[id] = std::move(entry);
     M().unledgered.Set(static_cast<double>(unledgered.size()));
     M().events.Add(sum.events);
     M().dead_letters.Add(sum.dead_letters);
@@ -767,13 +882,20 @@ Result<Json> Pipeline::EventEvidence(const std::string& batch, uint64_t index, b
   if (index >= leaves.size()) {
     return MakeError(ErrorCode::kNotFound, "batch " + batch + " has " + std::to_string(leaves.size()) + " events");
   }
+  // The leaves are stored as the JSON objects of their canonical bytes; canonicalising them
+  // again gives those bytes back (RFC 8785 is a function of the value).
   ledger::MerkleTree tree;
-  for (const auto& l : leaves) tree.Append(ledger::LeafHash(l.get<std::string>()));
+  std::vector<std::string> canonical_leaves;
+  for (const auto& l : leaves) {
+    ASSIGN_OR_RETURN(std::string c, CanonicalJson(l));
+    tree.Append(ledger::LeafHash(c));
+    canonical_leaves.push_back(std::move(c));
+  }
   ASSIGN_OR_RETURN(auto path, tree.InclusionProof(index, tree.size()));
   ASSIGN_OR_RETURN(auto root, tree.Root(tree.size()));
   Json hexpath = Json::array();
   for (const auto& h : path) hexpath.push_back(HexHash(h));
-  const std::string canonical = leaves[index].get<std::string>();
+  const std::string& canonical = canonical_leaves[index];
   Json out = {{"batch", batch},
               {"index", index},
               {"batch_size", leaves.size()},

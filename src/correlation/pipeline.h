@@ -110,5 +110,9 @@ class Pipeline {
 // The leaf hash of an event's canonical bytes, and the root of a batch: RFC 6962 (also used
 // by verifiers and tests).
 std::string EventCanonicalType();  // "cloudpact.operation-event/v1"
+// An event's canonical bytes (RFC 8785): the event as parsed, what it resolved to, its
+// coverage and findings, and the commitment to its confidential part when it has one.
+std::string EventCanonical(const SourceConfig& source, const ingest::OperationEvent& event, const Analysis& analysis,
+                           const std::string& commitment_hex);
 
 }  // namespace cloudpact::correlation

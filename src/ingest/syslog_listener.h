@@ -76,6 +76,7 @@ struct SyslogListenerOptions {
 };
 
 // Counters of one listener (also exported as cloudpact_syslog_* metrics, summed over all).
+// They are updated just after the spool append, so a reader may see lines slightly before.
 struct SyslogListenerStats {
   uint64_t messages = 0;            // spooled
   uint64_t truncated = 0;           // cut at max_message_bytes
