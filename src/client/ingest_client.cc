@@ -88,7 +88,10 @@ int Ingest(const Context& c, const IngestArgs& a) {
     buf.erase(0, cut);
     const uint64_t chunk_lines = static_cast<uint64_t>(std::count(chunk.begin(), chunk.end(), '\n')) +
                                  (chunk.empty() || chunk.back() == '\n' ? 0 : 1);
-    const std::string key = crypto::Sha256Hex(std::to_string(next_line) + "\n" + chunk);
+    // The same bytes at the same place, read the same way, are the same push; read with other
+    // formats or for another resource they are not.
+    const std::string key = crypto::Sha256Hex(Join(a.formats, ",") + "\n" + a.platform + "\n" + a.resource + "\n" +
+                                              std::to_string(next_line) + "\n" + chunk);
     auto r = Send(c, "POST", query + "&first_line=" + std::to_string(next_line), chunk, std::chrono::milliseconds(120000),
                   1 << 20, "text/plain; charset=utf-8", {{"Idempotency-Key", key}});
     if (!r) return 1;
