@@ -12,6 +12,7 @@ PACKAGES=(
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   postgresql curl procps openssl openssh-client openssh-server zstd asciinema golang-go golang-golang-x-mod-dev
+  python3-jsonschema  # validates OSCAL exports against the official schema (src/assess tests)
   nodejs $(command -v npm >/dev/null || echo npm)  # npm ships inside NodeSource's nodejs, which conflicts with Debian's npm
 )
 
