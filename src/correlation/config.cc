@@ -71,8 +71,10 @@ Result<std::vector<SourceSpec>> ParseIngestConfig(const YamlDocument& doc) {
       ASSIGN_OR_RETURN(c.tls_cert, String(doc, y, sp, "tls_cert", false));
       ASSIGN_OR_RETURN(c.tls_key, String(doc, y, sp, "tls_key", false));
       if (y.contains("spool_max_bytes")) {
-        if (!y["spool_max_bytes"].is_number_unsigned()) return Problem(doc, sp + "/spool_max_bytes", "must be a positive integer");
-        c.spool_max_bytes = y["spool_max_bytes"].get<uint64_t>();
+        // YAML integers arrive signed.
+        const Json& v = y["spool_max_bytes"];
+        if (!v.is_number_integer() || v.get<int64_t>() <= 0) return Problem(doc, sp + "/spool_max_bytes", "must be a positive integer");
+        c.spool_max_bytes = static_cast<uint64_t>(v.get<int64_t>());
       }
       spec.syslog = c;
     }

@@ -12,6 +12,7 @@
 #include "access/access.h"
 #include "core/encoding.h"
 #include "core/yaml.h"
+#include "correlation/config.h"
 #include "correlation/correlator.h"
 #include "correlation/pipeline.h"
 #include "crypto/ed25519.h"
@@ -592,6 +593,47 @@ TEST(EventCanonicalTest, IsRfc8785Canonical) {
   OperationEvent empty;
   const std::string text = EventCanonical(src, empty, Analysis{}, "");
   EXPECT_EQ(CanonicalJson(*ParseJson(text)).value(), text);
+}
+
+// `serve --ingest-config`: what a provider writes by hand gets errors that name the line.
+TEST(IngestConfigTest, ReadsSourcesAndNamesTheLineOfEachProblem) {
+  auto ok = ParseIngestConfig(*ParseYaml(R"(sources:
+  - {name: host01-auth, formats: [sshd, sudo], file: /var/log/auth.log, platform: os-bj, resource: host01}
+  - name: syslog
+    formats: [auditd]
+    syslog: {listen: "127.0.0.1:6514", spool_max_bytes: 1048576}
+)"));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  ASSERT_EQ(ok->size(), 2u);
+  EXPECT_EQ((*ok)[0].file, "/var/log/auth.log");
+  EXPECT_EQ((*ok)[0].source.formats, (std::vector<std::string>{"sshd", "sudo"}));
+  EXPECT_EQ((*ok)[0].source.resource, "host01");
+  ASSERT_TRUE((*ok)[1].syslog.has_value());
+  EXPECT_EQ((*ok)[1].syslog->spool_max_bytes, 1048576u);
+
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"sources:\n  - {name: a, formats: [sshd], file: /x, colour: red}\n", "line 2 (/sources/0/colour): unknown key"},
+           {"sources:\n  - {name: a, formats: [sshd]}\n", "give exactly one of file or syslog"},
+           {"sources:\n  - {name: a, formats: [sshd], file: /x, syslog: {listen: \"127.0.0.1:1\"}}\n", "exactly one"},
+           {"sources:\n  - {name: a, formats: [sshd], file: /x}\n  - {name: a, formats: [sudo], file: /y}\n",
+            "line 3 (/sources/1/name): source a is listed twice"},
+           {"sources:\n  - {name: a, formats: [syslog-ng], file: /x}\n", "unknown log format"},
+           {"sources:\n  - {name: A B, formats: [sshd], file: /x}\n", "source name must be"},
+           {"sources:\n  - {name: a, formats: [], file: /x}\n", "formats must be a non-empty list"},
+           {"sources: {}\n", "sources must be a list"},
+           {"sources:\n  - {name: a, formats: [sshd], syslog: {listen: \"127.0.0.1:1\", spool_max_bytes: -5}}\n",
+            "spool_max_bytes): must be a positive integer"},
+       }) {
+    auto doc = ParseYaml(c.yaml);
+    ASSERT_TRUE(doc.ok()) << c.yaml;
+    auto r = ParseIngestConfig(*doc);
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << r.error().message;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CorrelationTest, ::testing::ValuesIn(testing::BackendNames()),
