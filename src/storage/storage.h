@@ -4,11 +4,14 @@
 // another's tables.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/result.h"
@@ -59,6 +62,27 @@ struct RecordWrite {
   bool erase = false;
 };
 
+// A value bound to, or read from, the SQL tables of the assessment: NULL, an integer, text.
+using SqlValue = std::variant<std::monostate, int64_t, std::string>;
+
+// One statement and the parameter rows it runs with ('?' placeholders, in either backend).
+// With no rows it runs once without parameters (DDL, DELETE …).
+struct SqlBatch {
+  std::string sql;
+  std::vector<std::vector<SqlValue>> rows;
+};
+
+// One row of a query's result, valid only during the callback. Every value reads as text
+// (integers in decimal), the one representation both backends give alike.
+class SqlRow {
+ public:
+  virtual ~SqlRow() = default;
+  virtual size_t size() const = 0;
+  virtual bool IsNull(size_t column) const = 0;
+  virtual std::string_view Text(size_t column) const = 0;
+};
+using SqlRowFn = std::function<Status(const SqlRow&)>;
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -102,6 +126,19 @@ class Storage {
   virtual Result<std::optional<Record>> GetRecord(const std::string& kind, const std::string& id) = 0;
   // Every record of a kind, ordered by id (bytewise).
   virtual Result<std::vector<Record>> ListRecords(const std::string& kind) = 0;
+
+  // --- SQL tables of the assessment (issue 6) ---
+  // The assessment's checks are SQL that must run unchanged on both backends, so its
+  // inventory and results live in tables of its own, named "inventory", "inv_*" and
+  // "assess_*", which only src/assess creates and touches (through these two calls).
+  // Runs every batch in one transaction, durably; on error nothing is written.
+  virtual Status ExecuteSql(const std::vector<SqlBatch>& batches) = 0;
+  // Runs one query read-only (the database refuses writes: a read-only SQLite connection,
+  // a READ ONLY PostgreSQL transaction) and streams its rows to on_row; an error from
+  // on_row stops the query and is returned. Longer than `timeout`: kResourceExhausted.
+  // Safe to call from several threads at once (each call uses its own connection).
+  virtual Status QuerySql(const std::string& sql, const std::vector<SqlValue>& params,
+                          const SqlRowFn& on_row, std::chrono::milliseconds timeout) = 0;
 };
 
 // Migrations are SQL that both backends accept; each backend adds its own dialect bits.

@@ -209,6 +209,85 @@ TEST_P(StorageSuite, ReopenKeepsData) {
   EXPECT_EQ(*(*s)->SchemaVersion(), Migrations(GetParam()).back().version);
 }
 
+// The assessment's SQL: one text for both backends ('?' placeholders), all-or-nothing
+// batches, read-only streaming queries with a deadline.
+TEST_P(StorageSuite, SqlBatchesAndReadOnlyQueries) {
+  ASSERT_TRUE(store_->ExecuteSql({{"CREATE TABLE assess_t (id TEXT PRIMARY KEY, n BIGINT, note TEXT)", {}},
+                                  {"INSERT INTO assess_t (id, n, note) VALUES (?, ?, ?)",
+                                   {{std::string("a"), int64_t{1}, std::string("x'?\"y")},
+                                    {std::string("b"), int64_t{-7}, std::monostate{}},
+                                    {std::string("c"), std::monostate{}, std::string("中文")}}}})
+                  .ok());
+  std::vector<std::string> seen;
+  auto collect = [&](const SqlRow& r) -> Status {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) line += (r.IsNull(i) ? std::string("NULL") : std::string(r.Text(i))) + "|";
+    seen.push_back(line);
+    return OkStatus();
+  };
+  auto st = store_->QuerySql("SELECT id, n, note FROM assess_t WHERE id <> ? ORDER BY id", {std::string("zz")}, collect,
+                             std::chrono::seconds(10));
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(seen, (std::vector<std::string>{"a|1|x'?\"y|", "b|-7|NULL|", "c|NULL|中文|"}));
+
+  // A failing statement rolls back the whole call.
+  auto bad = store_->ExecuteSql({{"INSERT INTO assess_t (id, n) VALUES (?, ?)", {{std::string("d"), int64_t{4}}}},
+                                 {"INSERT INTO assess_t (id, n) VALUES (?, ?)", {{std::string("a"), int64_t{5}}}}});
+  EXPECT_FALSE(bad.ok());
+  seen.clear();
+  ASSERT_TRUE(store_->QuerySql("SELECT COUNT(*) FROM assess_t", {}, collect, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(seen, std::vector<std::string>{"3|"});
+
+  // Queries cannot write, whatever their SQL says.
+  auto write = store_->QuerySql("DELETE FROM assess_t", {}, collect, std::chrono::seconds(10));
+  EXPECT_FALSE(write.ok());
+  seen.clear();
+  ASSERT_TRUE(store_->QuerySql("SELECT COUNT(*) FROM assess_t", {}, collect, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(seen, std::vector<std::string>{"3|"});
+
+  // A syntax error is the caller's (kInvalidArgument), and names the problem.
+  auto syntax = store_->QuerySql("SELEC 1", {}, collect, std::chrono::seconds(10));
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_EQ(syntax.error().code, ErrorCode::kInvalidArgument);
+
+  // The callback's error stops the query and comes back.
+  int rows = 0;
+  auto stop = store_->QuerySql("SELECT id FROM assess_t ORDER BY id", {}, [&](const SqlRow&) -> Status {
+    ++rows;
+    return MakeError(ErrorCode::kResourceExhausted, "enough");
+  }, std::chrono::seconds(10));
+  ASSERT_FALSE(stop.ok());
+  EXPECT_EQ(stop.error().message, "enough");
+  EXPECT_EQ(rows, 1);
+
+  // A runaway query hits its deadline.
+  auto slow = store_->QuerySql(
+      "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1000000000) SELECT COUNT(*) FROM r",
+      {}, collect, std::chrono::milliseconds(200));
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.error().code, ErrorCode::kResourceExhausted) << slow.error().message;
+}
+
+TEST_P(StorageSuite, SqlQueriesRunInParallel) {
+  std::vector<std::vector<SqlValue>> rows;
+  for (int i = 0; i < 2000; ++i) rows.push_back({int64_t{i}});
+  ASSERT_TRUE(store_->ExecuteSql({{"CREATE TABLE assess_p (n BIGINT)", {}}, {"INSERT INTO assess_p (n) VALUES (?)", rows}}).ok());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::string sum;
+      auto st = store_->QuerySql("SELECT SUM(n) FROM assess_p", {}, [&](const SqlRow& r) -> Status {
+        sum = std::string(r.Text(0));
+        return OkStatus();
+      }, std::chrono::seconds(30));
+      if (st.ok() && sum == "1999000") ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageSuite, ::testing::ValuesIn(testing::BackendNames()),
                          [](const auto& info) { return info.param; });
 

@@ -44,6 +44,14 @@ class FaultyStorage final : public storage::Storage {
     return inner_.GetRecord(k, id);
   }
   Result<std::vector<storage::Record>> ListRecords(const std::string& k) override { return inner_.ListRecords(k); }
+  Status ExecuteSql(const std::vector<storage::SqlBatch>& batches) override {
+    if (fail_records) return MakeError(ErrorCode::kUnavailable, "injected record storage failure");
+    return inner_.ExecuteSql(batches);
+  }
+  Status QuerySql(const std::string& sql, const std::vector<storage::SqlValue>& params,
+                  const storage::SqlRowFn& on_row, std::chrono::milliseconds timeout) override {
+    return inner_.QuerySql(sql, params, on_row, timeout);
+  }
 
  private:
   storage::Storage& inner_;

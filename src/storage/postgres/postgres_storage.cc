@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -197,6 +199,131 @@ class Connection {
     return Rows(std::move(r));
   }
 
+  // Runs a statement built at run time (the assessment's SQL) once per parameter row, all
+  // parameters in text format so that PostgreSQL infers their types from the columns. Rows
+  // go through libpq's pipeline mode in chunks: one round trip per chunk rather than per
+  // row, which is what makes a million-row import feasible over a network.
+  Status ExecDynamic(const std::string& sql, const std::vector<std::vector<SqlValue>>& rows) {
+    RETURN_IF_ERROR(EnsureConnected());
+    ResultPtr prep(PQprepare(conn_, "cp_dynamic", sql.c_str(), 0, nullptr));
+    RETURN_IF_ERROR(Check(prep.get(), "prepare"));
+    struct Dealloc {
+      PGconn* c;
+      ~Dealloc() { ResultPtr r(PQexec(c, "DEALLOCATE cp_dynamic")); }
+    };
+    if (rows.empty()) {
+      ResultPtr r(PQexecPrepared(conn_, "cp_dynamic", 0, nullptr, nullptr, nullptr, 0));
+      Status st = Check(r.get(), "execute");
+      Dealloc{conn_};
+      return st;
+    }
+    if (PQenterPipelineMode(conn_) != 1) return MakeError(ErrorCode::kUnavailable, "postgresql: cannot enter pipeline mode");
+    Status result = OkStatus();
+    constexpr size_t kChunk = 1000;
+    std::vector<const char*> values;
+    for (size_t begin = 0; begin < rows.size() && result.ok(); begin += kChunk) {
+      size_t end = std::min(rows.size(), begin + kChunk);
+      std::vector<std::string> ints;  // keeps integer texts alive until sent
+      for (size_t i = begin; i < end; ++i) {
+        values.clear();
+        ints.clear();
+        ints.reserve(rows[i].size());
+        for (const SqlValue& v : rows[i]) {
+          if (std::holds_alternative<int64_t>(v)) {
+            ints.push_back(std::to_string(std::get<int64_t>(v)));
+            values.push_back(ints.back().c_str());
+          } else if (std::holds_alternative<std::string>(v)) {
+            const auto& t = std::get<std::string>(v);
+            if (t.find('\0') != std::string::npos) {
+              result = MakeError(ErrorCode::kInvalidArgument, "postgresql: text value contains NUL");
+              break;
+            }
+            values.push_back(t.c_str());
+          } else {
+            values.push_back(nullptr);
+          }
+        }
+        if (!result.ok()) break;
+        if (PQsendQueryPrepared(conn_, "cp_dynamic", static_cast<int>(values.size()), values.data(), nullptr,
+                                nullptr, 0) != 1) {
+          result = MakeError(ErrorCode::kUnavailable, "postgresql: send: " + TrimMessage(PQerrorMessage(conn_)));
+          break;
+        }
+      }
+      if (PQpipelineSync(conn_) != 1) {
+        result = MakeError(ErrorCode::kUnavailable, "postgresql: pipeline sync failed");
+        break;
+      }
+      // Drain every result up to the sync point, keeping the first error.
+      while (true) {
+        ResultPtr r(PQgetResult(conn_));
+        if (!r) continue;  // end of one query's results
+        ExecStatusType st = PQresultStatus(r.get());
+        if (st == PGRES_PIPELINE_SYNC) break;
+        if (st == PGRES_FATAL_ERROR && result.ok()) result = Check(r.get(), "execute");
+        if (PQstatus(conn_) != CONNECTION_OK) {
+          if (result.ok()) result = MakeError(ErrorCode::kUnavailable, "postgresql: connection lost");
+          break;
+        }
+      }
+    }
+    PQexitPipelineMode(conn_);
+    Dealloc{conn_};
+    return result;
+  }
+
+  // Streams one read-only query's rows (text format) in single-row mode, so a result of
+  // millions of rows is never held whole.
+  Status QueryStreaming(const std::string& sql, const std::vector<SqlValue>& params, const SqlRowFn& on_row) {
+    std::vector<std::string> texts;
+    std::vector<const char*> values;
+    texts.reserve(params.size());
+    for (const SqlValue& v : params) {
+      if (std::holds_alternative<int64_t>(v)) {
+        texts.push_back(std::to_string(std::get<int64_t>(v)));
+      } else if (std::holds_alternative<std::string>(v)) {
+        texts.push_back(std::get<std::string>(v));
+      } else {
+        texts.emplace_back();
+      }
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      values.push_back(std::holds_alternative<std::monostate>(params[i]) ? nullptr : texts[i].c_str());
+    }
+    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1) {
+      return MakeError(ErrorCode::kUnavailable, "postgresql: send: " + TrimMessage(PQerrorMessage(conn_)));
+    }
+    PQsetSingleRowMode(conn_);
+    class Row final : public SqlRow {
+     public:
+      explicit Row(PGresult* r) : r_(r) {}
+      size_t size() const override { return static_cast<size_t>(PQnfields(r_)); }
+      bool IsNull(size_t i) const override { return PQgetisnull(r_, 0, static_cast<int>(i)) != 0; }
+      std::string_view Text(size_t i) const override {
+        return std::string_view(PQgetvalue(r_, 0, static_cast<int>(i)),
+                                static_cast<size_t>(PQgetlength(r_, 0, static_cast<int>(i))));
+      }
+
+     private:
+      PGresult* r_;
+    };
+    Status result = OkStatus();
+    while (ResultPtr r{PQgetResult(conn_)}) {
+      ExecStatusType st = PQresultStatus(r.get());
+      if (st == PGRES_SINGLE_TUPLE) {
+        if (result.ok()) {
+          Row row(r.get());
+          result = on_row(row);
+          if (!result.ok()) PQrequestCancel(conn_);  // stop sending; drain what is in flight
+        }
+      } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && result.ok()) {
+        result = Check(r.get(), "query");
+      }
+    }
+    return result;
+  }
+
   // SQLSTATE and constraint of the last failed statement, for callers that map specific
   // violations (like sqlite3_extended_errcode in the SQLite backend).
   const std::string& last_sqlstate() const { return last_sqlstate_; }
@@ -295,9 +422,33 @@ std::vector<std::string> SplitPermissions(const std::string& s) {
   return out;
 }
 
+// '?' → '$1', '$2', … outside quoted strings and identifiers, so the assessment writes one
+// SQL text for both backends.
+std::string NumberPlaceholders(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  char quote = 0;
+  for (char ch : sql) {
+    if (quote) {
+      if (ch == quote) quote = 0;
+      out.push_back(ch);
+    } else if (ch == '\'' || ch == '"') {
+      quote = ch;
+      out.push_back(ch);
+    } else if (ch == '?') {
+      out += "$" + std::to_string(++n);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
 class PostgresStorage final : public Storage {
  public:
   Status Init(const std::string& url) {
+    url_ = url;
     RETURN_IF_ERROR(w_.Open(url));
     RETURN_IF_ERROR(Migrate());
     RETURN_IF_ERROR(r_.Open(url));
@@ -483,6 +634,34 @@ class PostgresStorage final : public Storage {
     out.reserve(rows.size());
     for (int i = 0; i < rows.size(); ++i) out.push_back(ReadRecord(rows, i));
     return out;
+  }
+
+  Status ExecuteSql(const std::vector<SqlBatch>& batches) override {
+    return WriteTransaction([&]() -> Status {
+      for (const SqlBatch& b : batches) RETURN_IF_ERROR(w_.ExecDynamic(NumberPlaceholders(b.sql), b.rows));
+      return OkStatus();
+    });
+  }
+
+  // Each call has its own session (so checks run in parallel), in a READ ONLY transaction
+  // with a statement_timeout: the server refuses writes and stops runaway queries itself.
+  Status QuerySql(const std::string& sql, const std::vector<SqlValue>& params, const SqlRowFn& on_row,
+                  std::chrono::milliseconds timeout) override {
+    Connection c;
+    RETURN_IF_ERROR(c.Open(url_));
+    RETURN_IF_ERROR(c.Exec("BEGIN READ ONLY"));
+    std::string set = "SET LOCAL statement_timeout = " + std::to_string(std::max<int64_t>(1, timeout.count()));
+    RETURN_IF_ERROR(c.Exec(set.c_str()));
+    Status st = c.QueryStreaming(NumberPlaceholders(sql), params, on_row);
+    c.RollbackIfOpen();
+    if (!st.ok() && c.last_sqlstate() == "57014") {  // query_canceled: the timeout
+      return MakeError(ErrorCode::kResourceExhausted,
+                       "postgresql: query took longer than " + std::to_string(timeout.count()) + " ms");
+    }
+    if (!st.ok() && st.error().code == ErrorCode::kInternal) {
+      return MakeError(ErrorCode::kInvalidArgument, st.error().message);  // the SQL's fault
+    }
+    return st;
   }
 
  private:
@@ -675,6 +854,7 @@ class PostgresStorage final : public Storage {
     return OkStatus();
   }
 
+  std::string url_;
   Connection w_;  // the one writer
   Connection r_;  // reads on their own session, so they never queue behind an append
 };
