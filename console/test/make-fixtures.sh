@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 i=0
-until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+until node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "http://127.0.0.1:$port/healthz" 2>/dev/null; do
   i=$((i + 1))
   if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
     echo "make-fixtures: the server did not start:" >&2
