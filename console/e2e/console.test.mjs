@@ -64,7 +64,10 @@ async function nextTotp(secret) {
 // A note signed with the log's own private key (DIR/ledger-key, Go's PRIVATE+KEY+ form):
 // what a provider that forks its log would show. Only the key holder can make one.
 function forgeCheckpoint(origin, size) {
-  const [, , name, , b64] = read('ledger-key').split('+');
+  // PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>; the base64 may itself contain '+'.
+  const m = /^PRIVATE\+KEY\+([^+]+)\+[0-9a-f]{8}\+(.+)$/.exec(read('ledger-key'));
+  assert.ok(m, 'DIR/ledger-key is not a PRIVATE+KEY+ key');
+  const [, name, b64] = m;
   const seed = Buffer.from(b64, 'base64').subarray(1);
   const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
   const pub = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
@@ -72,6 +75,15 @@ function forgeCheckpoint(origin, size) {
   const text = `${origin}\n${size}\n${randomBytes(32).toString('base64')}\n`;
   const sig = edSign(null, Buffer.from(text), key);
   return `${text}\n\u2014 ${name} ${Buffer.concat([id, sig]).toString('base64')}\n`;
+}
+
+async function waitForCheckpoint(size) {
+  for (let i = 0; i < 100; i++) {
+    const info = await call('GET', '/v1/ledger/info');
+    if (info.size >= size) return info;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no checkpoint of size ${size} within 10 s`);
 }
 
 let browser, context, page, totpSecret, requestId;
@@ -195,6 +207,9 @@ test('a tenant approves a lockbox request in the browser and the operator is gra
 });
 
 test('the transparency page verifies every record in the browser', async () => {
+  // Bob uses the grant (as the gateway or a data plane would record it).
+  const use = await call('POST', '/v1/access/uses', { body: { principal: 'bob', action: 'db:read', resource: 'acme-db-01', detail: { query: 'EXPLAIN SELECT …' } } });
+  await waitForCheckpoint(use.ledger_index + 1); // else its badge says "awaiting checkpoint"
   await page.goto(CONSOLE + '/#/transparency');
   await page.locator('#vkey').fill(VKEY);
   await page.getByRole('button', { name: '固定此公钥' }).click();
@@ -205,8 +220,11 @@ test('the transparency page verifies every record in the browser', async () => {
   await row.locator('cp-badge.row-badge[state="verified"]').waitFor();
   await row.locator('summary').click();
   const states = await row.locator('li cp-badge').evaluateAll((els) => els.map((e) => e.getAttribute('state')));
-  assert.ok(states.length >= 4, `expected request, reviews and grant entries, got ${states}`); // request, 3 reviews, grant
+  assert.equal(states.length, 6, `expected request, 3 reviews, grant and use, got ${states}`);
   assert.ok(states.every((s) => s === 'verified'), states.join());
+  // The use is listed under sessions and commands, verified too.
+  await row.getByText('会话与命令').waitFor();
+  await row.locator(`li[data-index="${use.ledger_index}"] cp-badge[state="verified"]`).waitFor();
   await page.locator('#consistency').waitFor();
   assert.equal(await page.locator('[role="alert"]').count(), 0);
   await shot('06-transparency-verified');
@@ -223,18 +241,21 @@ test('an entry rewritten in flight turns its badge into a loud failure', async (
     rewritten = e.index;
     await route.fulfill({ response: res, json: log });
   });
-  await page.reload();
-  const row = page.locator(`tr[data-request="${requestId}"]`);
-  await row.locator('cp-badge.row-badge[state="failed"]').waitFor();
-  await row.locator('summary').click();
-  await row.locator(`li[data-index="${rewritten}"] cp-badge[state="failed"]`).waitFor();
-  const others = await row.locator(`li:not([data-index="${rewritten}"]) cp-badge`).evaluateAll((els) => els.map((e) => e.getAttribute('state')));
-  assert.ok(others.every((s) => s === 'verified'), others.join());
-  const alarm = page.locator('#alarm-entries [role="alert"]');
-  await alarm.waitFor();
-  assert.match(await page.locator('#alarm-entries').textContent(), /1 条记录核验失败/); // slotted text
-  await shot('07-transparency-tampered-entry');
-  await page.unroute(pattern);
+  try {
+    await page.reload();
+    const row = page.locator(`tr[data-request="${requestId}"]`);
+    await row.locator('cp-badge.row-badge[state="failed"]').waitFor();
+    await row.locator('summary').click();
+    await row.locator(`li[data-index="${rewritten}"] cp-badge[state="failed"]`).waitFor();
+    const others = await row.locator(`li:not([data-index="${rewritten}"]) cp-badge`).evaluateAll((els) => els.map((e) => e.getAttribute('state')));
+    assert.ok(others.every((s) => s === 'verified'), others.join());
+    const alarm = page.locator('#alarm-entries [role="alert"]');
+    await alarm.waitFor();
+    assert.match(await page.locator('#alarm-entries').textContent(), /1 条记录核验失败/); // slotted text
+    await shot('07-transparency-tampered-entry');
+  } finally {
+    await page.unroute(pattern); // later tests see the honest server again
+  }
 });
 
 test('a checkpoint inconsistent with the remembered one raises the alarm, and it stays raised', async () => {
@@ -242,11 +263,7 @@ test('a checkpoint inconsistent with the remembered one raises the alarm, and it
   // The log grows; then the server presents a checkpoint of the new size whose root is not
   // an extension of the one this browser remembered — correctly signed with the log's key.
   const added = await call('POST', '/v1/ledger/entries', { body: { type: 'console.e2e', body: { note: 'growth' } } });
-  let info;
-  for (let i = 0; i < 50 && !(info && info.size > added.index); i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    info = await call('GET', '/v1/ledger/info');
-  }
+  const info = await waitForCheckpoint(added.index + 1);
   assert.ok(info.size > before.size);
   const pattern = `**/v1/tenants/acme/access-log`;
   await page.route(pattern, async (route) => {
@@ -256,14 +273,17 @@ test('a checkpoint inconsistent with the remembered one raises the alarm, and it
     log.tree_size = info.size;
     await route.fulfill({ response: res, json: log });
   });
-  await page.reload();
   const alarm = page.locator('#alarm-consistency [role="alert"]');
-  await alarm.waitFor();
-  assert.match(await page.locator('#alarm-consistency').textContent(), /不一致/);
-  // Nothing is shown as verified against a forked history.
-  assert.equal(await page.locator('cp-badge[state="verified"]').count(), 0);
-  await shot('08-transparency-inconsistent-checkpoint');
-  await page.unroute(pattern);
+  try {
+    await page.reload();
+    await alarm.waitFor();
+    assert.match(await page.locator('#alarm-consistency').textContent(), /不一致/);
+    // Nothing is shown as verified against a forked history.
+    assert.equal(await page.locator('cp-badge[state="verified"]').count(), 0);
+    await shot('08-transparency-inconsistent-checkpoint');
+  } finally {
+    await page.unroute(pattern);
+  }
 
   // The honest checkpoint again: the alarm is remembered until dismissed on purpose.
   await page.reload();

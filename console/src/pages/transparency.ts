@@ -18,6 +18,10 @@ interface EntryView {
 
 const PAGE = 10;
 
+// What the grant was used for: gateway sessions, their commands and files, and recorded
+// uses (src/access LinkEvidence adds them to the request's ledger_indexes).
+const isSessionEntry = (e?: LedgerEntry) => !!e?.type && (e.type.startsWith('gateway.') || e.type === 'access.use');
+
 // Tenant access transparency: every access to the tenant's resources, each record verified
 // by this browser from its bytes up to the signed checkpoint, and the checkpoint checked
 // for consistency with the one this browser remembered.
@@ -48,6 +52,7 @@ export class CpTransparency extends LitElement {
       ul.entries { list-style: none; padding: 0; margin: 0.4rem 0 0; }
       ul.entries li { display: flex; gap: 0.5rem; align-items: baseline; padding: 0.2rem 0; border-top: 1px dashed #e3e6ec; flex-wrap: wrap; }
       .summary { color: #5b6475; font-size: 0.85rem; }
+      h3 { font-size: 0.9rem; margin: 0.6rem 0 0; }
     `,
   ];
 
@@ -179,6 +184,20 @@ export class CpTransparency extends LitElement {
     return { state: 'verified', detail: '' };
   }
 
+  private entryList(entries: AccessLogEntry[]) {
+    return html`<ul class="entries">
+      ${entries.map((e) => {
+        const v = this.views.get(e.index);
+        const en = v?.entry;
+        return html`<li data-index=${e.index}>
+          <cp-badge state=${v?.state ?? 'checking'} detail=${v?.detail ?? ''}></cp-badge>
+          <span>${t('tp.entry', { index: e.index, type: en?.type ?? '?', actor: en?.actor ?? '?', time: en?.time ?? '?' })}</span>
+          <span class="summary">${en ? entrySummary(en) : ''}</span>
+        </li>`;
+      })}
+    </ul>`;
+  }
+
   render() {
     return html`<h1>${t('tp.title')}</h1>
       <p class="muted">${t('tp.intro')}</p>
@@ -228,17 +247,11 @@ export class CpTransparency extends LitElement {
                 <div>${approvals.length ? t('tp.approvals', { list: approvals.join('; ') }) : t('tp.noApprovals')}</div>
                 <details>
                   <summary>${t('tp.entries', { count: req.entries.length })}</summary>
-                  <ul class="entries">
-                    ${req.entries.map((e) => {
-                      const v = this.views.get(e.index);
-                      const en = v?.entry;
-                      return html`<li data-index=${e.index}>
-                        <cp-badge state=${v?.state ?? 'checking'} detail=${v?.detail ?? ''}></cp-badge>
-                        <span>${t('tp.entry', { index: e.index, type: en?.type ?? '?', actor: en?.actor ?? '?', time: en?.time ?? '?' })}</span>
-                        <span class="summary">${en ? entrySummary(en) : ''}</span>
-                      </li>`;
-                    })}
-                  </ul>
+                  ${this.entryList(req.entries.filter((e) => !isSessionEntry(this.views.get(e.index)?.entry)))}
+                  ${req.entries.some((e) => isSessionEntry(this.views.get(e.index)?.entry))
+                    ? html`<h3 class="muted">${t('tp.sessions')}</h3>
+                        ${this.entryList(req.entries.filter((e) => isSessionEntry(this.views.get(e.index)?.entry)))}`
+                    : ''}
                 </details>
               </td>
               <td><cp-badge class="row-badge" state=${b.state} detail=${b.detail}></cp-badge></td>
