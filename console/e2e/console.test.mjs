@@ -296,6 +296,26 @@ test('a checkpoint inconsistent with the remembered one raises the alarm, and it
   assert.equal(await page.locator('#alarm-consistency').count(), 0);
 });
 
+test('the pages are reachable with the keyboard alone', async () => {
+  await page.goto(CONSOLE + '/#/approvals');
+  await page.getByRole('heading', { name: '访问审批' }).first().waitFor();
+  // The focused element, looking through shadow roots.
+  const focused = () =>
+    page.evaluate(() => {
+      let a = document.activeElement;
+      while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+      return a ? `${a.tagName.toLowerCase()}:${(a.textContent || '').trim()}` : '';
+    });
+  const seen = [];
+  for (let i = 0; i < 20 && !seen.includes('a:访问透明度'); i++) {
+    await page.keyboard.press('Tab');
+    seen.push(await focused());
+  }
+  assert.ok(seen.includes('a:访问透明度'), `Tab order: ${seen.join(' | ')}`);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: '访问透明度' }).waitFor();
+});
+
 test('English pages render too', async () => {
   await page.locator('#lang').click();
   await page.getByRole('heading', { name: 'Access transparency' }).waitFor();
