@@ -50,7 +50,7 @@ export class CpPinKey extends LitElement {
     const current = pinnedKey();
     if (current && !this.editing) {
       return html`<div class="card">
-        <div class="row"><span class="muted">${t('pin.pinned', { vkey: '' })}</span><code id="pinned-vkey">${current}</code>
+        <div class="row"><span class="muted">${t('pin.pinned', { vkey: '' })}</span><code id="pinned-vkey" style="flex: 1 1 20rem; min-width: 0;">${current}</code>
           <button class="secondary" @click=${() => (this.editing = true)}>${t('pin.change')}</button></div>
       </div>`;
     }
