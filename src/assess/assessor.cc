@@ -181,7 +181,9 @@ Status ValidateResource(const Resource& r, const std::string& platform) {
     }
     return OkStatus();
   }
-  for (const auto& [name, v] : r.attrs) {
+  for (const auto& attr : r.attrs) {
+    const std::string& name = attr.first;  // (clang 14 cannot capture structured bindings)
+    const SqlValue& v = attr.second;
     auto col = std::find_if(t->columns.begin(), t->columns.end(), [&](const ColumnSpec& c) { return c.name == name; });
     if (col == t->columns.end()) {
       return MakeError(ErrorCode::kInvalidArgument,
