@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   s->add_option("--http-threads", serve.http_threads, "HTTP worker threads")->capture_default_str();
   s->add_option("--ssh-listen", serve.ssh_listen, "HOST:PORT of the SSH gateway, or \"off\"")->capture_default_str();
   s->add_option("--ingest-config", serve.ingest_config, "YAML listing audit-log files and syslog listeners to follow (docs/INGEST.md)");
+  s->add_option("--console-dir", serve.console_dir, "Built web console to serve at / (default: share/cloudpact/console by the binary, else the build's console/dist)");
   s->add_flag("--demo", serve.demo, "Load the demo directory and policy into an empty install (tokens in DIR/demo/)");
 
   auto* ledger_cmd = app.add_subcommand("ledger", "Ledger tools");

@@ -6,6 +6,7 @@
 #include "api/auth.h"
 #include "api/gateway_routes.h"
 #include "api/ingest_routes.h"
+#include "api/static_files.h"
 #include "api/governance.h"
 #include "api/http.h"
 #include "ledger/ledger.h"
@@ -34,6 +35,8 @@ class Api {
   void SetGovernance(GovernanceRoutes* routes) { governance_ = routes; }
   void SetGateway(GatewayRoutes* routes) { gateway_ = routes; }
   void SetIngest(IngestRoutes* routes) { ingest_ = routes; }
+  // The web console at "/": asked last, so it never shadows an API route.
+  void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
  private:
   void AppendEntry(const Request& r, const Principal& p, Respond respond);
@@ -55,6 +58,7 @@ class Api {
   GovernanceRoutes* governance_ = nullptr;
   GatewayRoutes* gateway_ = nullptr;
   IngestRoutes* ingest_ = nullptr;
+  const StaticFiles* static_files_ = nullptr;
 };
 
 }  // namespace cloudpact::api

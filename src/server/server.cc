@@ -327,6 +327,10 @@ int Serve(const ServeOptions& o) {
     }
   }
 
+  auto console = api::StaticFiles::ForServe(o.console_dir);
+  if (!console.ok()) return fail("console-dir", console.error());
+  api.SetStaticFiles(console->get());
+
   api::HttpServerOptions hopts;
   hopts.listen = o.listen;
   hopts.tls_cert = o.tls_cert;

@@ -28,6 +28,8 @@ struct ServeOptions {
   // Audit-log sources followed continuously (docs/INGEST.md); empty: pushes over HTTP only.
   // Syslog spools go to DIR/ingest-spool/NAME/.
   std::string ingest_config;
+  // The built web console served at "/"; empty: the default places (api/static_files.h).
+  std::string console_dir;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.
