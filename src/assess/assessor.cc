@@ -451,6 +451,17 @@ Result<std::vector<ImportSummary>> Assessor::Imports() const {
   return out;
 }
 
+Result<std::map<std::string, uint64_t>> Assessor::InventoryCounts() const {
+  std::map<std::string, uint64_t> out;
+  RETURN_IF_ERROR(store_.QuerySql("SELECT platform, COUNT(*) FROM inventory GROUP BY platform", {},
+                                  [&](const SqlRow& r) -> Status {
+                                    out[std::string(r.Text(0))] = std::stoull(std::string(r.Text(1)));
+                                    return OkStatus();
+                                  },
+                                  options_.check_timeout));
+  return out;
+}
+
 Result<Run> Assessor::RunAssessment(const RunOptions& options) {
   std::lock_guard<std::mutex> lock(run_mu_);
   Run run;

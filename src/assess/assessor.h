@@ -81,6 +81,8 @@ class Assessor {
   Result<ImportSummary> Import(const std::string& platform, const std::string& format, ImportResult imported,
                                const std::string& actor);
   Result<std::vector<ImportSummary>> Imports() const;
+  // Resources in the inventory, by platform.
+  Result<std::map<std::string, uint64_t>> InventoryCounts() const;
 
   Result<Run> RunAssessment(const RunOptions& options);
   Result<Run> GetRun(const std::string& id) const;  // with its results; kNotFound if none
