@@ -13,8 +13,18 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   postgresql curl procps openssl openssh-client openssh-server zstd asciinema golang-go golang-golang-x-mod-dev
   python3-jsonschema  # validates OSCAL exports against the official schema (src/assess tests)
-  nodejs $(command -v npm >/dev/null || echo npm)  # npm ships inside NodeSource's nodejs, which conflicts with Debian's npm
+  # the web console's browser tests (console/e2e) drive Debian's Chromium headless; the
+  # font gives its Simplified Chinese pages real glyphs in the kept screenshots
+  chromium fonts-wqy-microhei
 )
+# The console (console/) is built with Node.js and npm. Judge them by the commands, not by
+# package names: NodeSource's nodejs bundles npm and conflicts with Debian's npm package,
+# and a node installed outside dpkg is fine too.
+if ! command -v node >/dev/null; then
+  PACKAGES+=(nodejs npm)
+elif ! command -v npm >/dev/null; then
+  PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -29,5 +39,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for another apt (a parallel setup) instead of failing on its lock.
+  $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
 fi
