@@ -9,6 +9,11 @@ import path from 'node:path';
 const [dist, api, port] = process.argv.slice(2);
 const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 const target = new URL(api);
+// The same policy `cloudpact serve` sends with the console's HTML (docs/API.md), so that the
+// tests see what the browser will enforce with the real server. CLOUDPACT_CSP overrides it.
+const csp =
+  process.env.CLOUDPACT_CSP ??
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 http
   .createServer(async (req, res) => {
@@ -36,7 +41,9 @@ http
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
+      const headers = { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' };
+      if (file.endsWith('.html')) headers['content-security-policy'] = csp;
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404);

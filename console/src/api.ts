@@ -86,6 +86,115 @@ export interface AccessRequest {
   you_may_not_review_because?: string;
 }
 
+export interface NewAccessRequest {
+  resources: string[];
+  actions: string[];
+  reason: string;
+  justification: string;
+  ticket?: string;
+  duration_seconds?: number;
+}
+
+export interface GatewaySession {
+  id: string;
+  operator: string;
+  login: string;
+  target: string;
+  grant: string;
+  role: string;
+  mode: string;
+  command: string;
+  client: string;
+  state: string; // active, ended, refused
+  started: number;
+  ended: number;
+  end_reason: string;
+  exit_status: number;
+  recording_sha256: string;
+  recording_bytes: number;
+  watchers?: number;
+  ledger_indexes: number[];
+  command_count: number;
+  file_count: number;
+  commands?: { seq: number; text: string; decision: string; rule: string; message: string; state: string; reviewer: string; time: number; ledger_index: number }[];
+  files?: { op: string; path: string; direction: string; bytes: number; sha256: string; time: number; ledger_index: number }[];
+}
+
+export interface HeldCommand {
+  session: string;
+  operator: string;
+  login: string;
+  target: string;
+  grant: string;
+  command: { seq: number; text: string; rule: string; message: string; time: number };
+  deadline: number;
+}
+
+export interface Posture {
+  time: number;
+  policy_version: number;
+  standing_privileged: {
+    by_platform: Record<string, number>;
+    by_organisation: Record<string, number>;
+    accounts: { staff: string; kind: string; organisation: string; roles: string[]; platforms: string[] }[];
+  };
+  dormant_privileged: { staff: string; organisation: string; last_activity: number }[];
+  sod_conflicts: { staff: string; roles: string[]; reason: string }[];
+  parity: {
+    internal: { staff: number; privileged: number; standing_privileged: number };
+    outsourced: { staff: number; privileged: number; standing_privileged: number };
+    differences: { kind: string; name: string; applies_to: string; line: number }[];
+  };
+  break_glass_awaiting_review: { request_id: string; requester: string; review_due: number; overdue: boolean }[];
+  review_campaigns: { id: string; name: string; due: number; decided: number; total: number; overdue: boolean; removal_not_applied: unknown[] }[];
+  active_grants: number;
+  pending_requests: number;
+}
+
+export interface LedgerEntryResponse {
+  index: number;
+  entry?: unknown;
+  entry_base64: string;
+  leaf_hash: string;
+  inclusion_proof?: string[];
+  checkpoint?: { size: number; root: string; note: string };
+}
+
+// Continuous assessment (issue 6). The lead's contract: GET /v1/assess/runs,
+// GET /v1/assess/runs/{id}/scorecard, GET /v1/assess/runs/{id}/report?format=…,
+// POST /v1/assess/runs.
+export interface AssessCounts {
+  pass: number;
+  fail: number;
+  manual: number;
+  error: number;
+  not_applicable: number;
+  muted: number;
+}
+
+export interface AssessRun {
+  id: string;
+  catalog: string;
+  platform: string;
+  started: number;
+  finished: number;
+  started_by: string;
+  resources: number;
+  counts: AssessCounts;
+  digest: string;
+  ledgered: boolean;
+  ledger_index?: number;
+}
+
+export type StatusCounts = Partial<Record<'PASS' | 'FAIL' | 'MANUAL' | 'ERROR' | 'NOT_APPLICABLE', number>>;
+
+export interface Scorecard {
+  run: AssessRun;
+  catalogs: { id: string; title_zh: string; title_en: string; groups: { id: string; title_zh: string; title_en: string; counts: StatusCounts }[] }[];
+  platforms: { platform: string; fail: number; error: number; manual: number; muted: number }[];
+  trend: { id: string; finished: number; pass: number; fail: number; error: number }[];
+}
+
 export interface AccessLogEntry {
   index: number;
   entry?: string; // the exact leaf bytes (UTF-8 JSON text)
@@ -198,9 +307,10 @@ export class Api {
   }
 
   // --- access requests ---
-  async listRequests(q: { state?: string; reviewable?: boolean; tenant?: string; limit?: number } = {}): Promise<AccessRequest[]> {
+  async listRequests(q: { state?: string; reviewable?: boolean; tenant?: string; requester?: string; limit?: number } = {}): Promise<AccessRequest[]> {
     const p = new URLSearchParams();
     if (q.state) p.set('state', q.state);
+    if (q.requester) p.set('requester', q.requester);
     if (q.reviewable) p.set('reviewable', 'true');
     if (q.tenant) p.set('tenant', q.tenant);
     p.set('limit', String(q.limit ?? 1000));
@@ -216,6 +326,75 @@ export class Api {
     return this.call('POST', '/v1/access/requests/' + encodeURIComponent(id) + '/reviews', body);
   }
 
+  createRequest(body: NewAccessRequest, breakGlass = false): Promise<AccessRequest> {
+    return this.call('POST', breakGlass ? '/v1/access/breakglass' : '/v1/access/requests', body);
+  }
+
+  revoke(id: string, reason?: string): Promise<AccessRequest> {
+    return this.call('POST', '/v1/access/requests/' + encodeURIComponent(id) + '/revoke', reason ? { reason } : {});
+  }
+
+  posture(): Promise<Posture> {
+    return this.call('GET', '/v1/posture');
+  }
+
+  // --- O&M gateway sessions ---
+  async sessions(q: { state?: 'active' | 'any'; operator?: string } = {}): Promise<GatewaySession[]> {
+    const p = new URLSearchParams();
+    if (q.state) p.set('state', q.state);
+    if (q.operator) p.set('operator', q.operator);
+    const r = await this.call<{ items: GatewaySession[] }>('GET', '/v1/sessions' + (p.toString() ? '?' + p.toString() : ''));
+    return r.items;
+  }
+
+  session(id: string): Promise<GatewaySession> {
+    return this.call('GET', '/v1/sessions/' + encodeURIComponent(id));
+  }
+
+  // The asciicast text, with the server's X-Content-SHA256 (checked by the caller).
+  async recording(id: string): Promise<{ bytes: Uint8Array; sha256: string }> {
+    const res = await fetch(this.base + '/v1/sessions/' + encodeURIComponent(id) + '/recording', { credentials: 'same-origin', cache: 'no-store' });
+    if (!res.ok) {
+      let msg = res.statusText;
+      try {
+        msg = ((await res.json()) as { error?: { message?: string } }).error?.message ?? msg;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(res.status, 'http_' + res.status, msg);
+    }
+    return { bytes: new Uint8Array(await res.arrayBuffer()), sha256: res.headers.get('x-content-sha256') ?? '' };
+  }
+
+  terminate(id: string, reason?: string): Promise<{ session: string; terminating: boolean }> {
+    return this.call('POST', '/v1/sessions/' + encodeURIComponent(id) + '/terminate', reason ? { reason } : {});
+  }
+
+  async heldCommands(): Promise<HeldCommand[]> {
+    return (await this.call<{ items: HeldCommand[] }>('GET', '/v1/sessions/reviews')).items;
+  }
+
+  reviewCommand(session: string, seq: number, decision: 'approve' | 'reject', comment?: string): Promise<unknown> {
+    return this.call('POST', `/v1/sessions/${encodeURIComponent(session)}/commands/${seq}/review`, comment ? { decision, comment } : { decision });
+  }
+
+  // --- assessment ---
+  async assessRuns(): Promise<AssessRun[]> {
+    return (await this.call<{ runs: AssessRun[] }>('GET', '/v1/assess/runs')).runs;
+  }
+
+  scorecard(id: string): Promise<Scorecard> {
+    return this.call('GET', '/v1/assess/runs/' + encodeURIComponent(id) + '/scorecard');
+  }
+
+  startAssessRun(catalog = '', platform = ''): Promise<unknown> {
+    return this.call('POST', '/v1/assess/runs', { catalog, platform });
+  }
+
+  reportUrl(id: string, format: string): string {
+    return this.base + '/v1/assess/runs/' + encodeURIComponent(id) + '/report?format=' + encodeURIComponent(format);
+  }
+
   tenantAccessLog(tenant: string): Promise<AccessLog> {
     return this.call('GET', '/v1/tenants/' + encodeURIComponent(tenant) + '/access-log');
   }
@@ -225,7 +404,7 @@ export class Api {
     return this.call('GET', '/v1/ledger/info');
   }
 
-  ledgerEntry(index: number): Promise<{ index: number; entry_base64: string; leaf_hash: string; inclusion_proof?: string[]; checkpoint?: { size: number; root: string; note: string } }> {
+  ledgerEntry(index: number): Promise<LedgerEntryResponse> {
     return this.call('GET', '/v1/ledger/entries/' + index);
   }
 

@@ -2,8 +2,11 @@ import { html, type TemplateResult } from 'lit';
 import type { Me } from '../api.js';
 import type { MessageKey } from '../i18n/index.js';
 
-// Every page of the console, and who sees it. A new page (provider approver, operator,
-// admin, auditor) is one file in pages/ plus one entry here.
+// Every page of the console, and who sees it (from GET /v1/auth/me: kind and permissions;
+// /v1/auth/me does not list roles, see NEEDS.md). A new page is one file in pages/ plus one
+// entry here. Staff all hold access:request and access:review implicitly, so the provider
+// approver's queue is shown to staff whose roles also give them an approver's or
+// administrator's permission (posture:read, sessions:control or access:revoke).
 export interface PageDef {
   id: string;
   label: MessageKey;
@@ -24,7 +27,47 @@ export const pages: PageDef[] = [
     visible: (me) => me.permissions.includes('tenant:read'),
     render: (me) => html`<cp-transparency .me=${me}></cp-transparency>`,
   },
+  {
+    id: 'queue',
+    label: 'nav.queue',
+    visible: (me) => me.kind === 'staff' && has(me, 'access:review') && (has(me, 'posture:read') || has(me, 'sessions:control') || has(me, 'access:revoke')),
+    render: (me) => html`<cp-provider .me=${me}></cp-provider>`,
+  },
+  {
+    id: 'operate',
+    label: 'nav.operate',
+    visible: (me) => me.kind === 'staff' && has(me, 'access:request'),
+    render: (me) => html`<cp-operator .me=${me}></cp-operator>`,
+  },
+  {
+    id: 'live',
+    label: 'nav.live',
+    visible: (me) => has(me, 'sessions:control') || has(me, 'sessions:read'),
+    render: (me) => html`<cp-live .me=${me}></cp-live>`,
+  },
+  {
+    id: 'posture',
+    label: 'nav.posture',
+    visible: (me) => has(me, 'posture:read'),
+    render: (me) => html`<cp-posture .me=${me}></cp-posture>`,
+  },
+  {
+    id: 'ledger',
+    label: 'nav.ledger',
+    visible: (me) => has(me, 'posture:read') || has(me, 'directory:read') || me.kind === 'auditor',
+    render: (me) => html`<cp-ledger .me=${me}></cp-ledger>`,
+  },
+  {
+    id: 'assess',
+    label: 'nav.assess',
+    visible: (me) => has(me, 'assess:read') || has(me, 'assess:run'),
+    render: (me) => html`<cp-assess .me=${me}></cp-assess>`,
+  },
 ];
+
+function has(me: Me, permission: string): boolean {
+  return me.permissions.includes(permission);
+}
 
 export const homePage: PageDef = {
   id: 'home',
