@@ -17,6 +17,7 @@
 #include "net/http_client.h"
 #include "client/gateway_client.h"
 #include "client/ingest_client.h"
+#include "client/assess_client.h"
 #include "client/governance_client.h"
 #include "server/server.h"
 
@@ -25,12 +26,13 @@ namespace {
 using namespace cloudpact;
 
 int ParseDuration(const std::string& text, std::chrono::milliseconds& out) {
-  // "500ms", "1s", "2.5s"
+  // "500ms", "1s", "2.5s", "30m", "24h"
   try {
     if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
       out = std::chrono::milliseconds(std::stoll(text.substr(0, text.size() - 2)));
-    } else if (!text.empty() && text.back() == 's') {
-      out = std::chrono::milliseconds(static_cast<int64_t>(std::stod(text.substr(0, text.size() - 1)) * 1000));
+    } else if (!text.empty() && (text.back() == 's' || text.back() == 'm' || text.back() == 'h')) {
+      const double unit = text.back() == 's' ? 1000.0 : text.back() == 'm' ? 60000.0 : 3600000.0;
+      out = std::chrono::milliseconds(static_cast<int64_t>(std::stod(text.substr(0, text.size() - 1)) * unit));
     } else {
       return 1;
     }
@@ -214,6 +216,9 @@ int main(int argc, char** argv) {
   s->add_option("--ssh-listen", serve.ssh_listen, "HOST:PORT of the SSH gateway, or \"off\"")->capture_default_str();
   s->add_option("--ingest-config", serve.ingest_config, "YAML listing audit-log files and syslog listeners to follow (docs/INGEST.md)");
   s->add_option("--console-dir", serve.console_dir, "Built web console to serve at / (default: share/cloudpact/console by the binary, else the build's console/dist)");
+  std::string assess_every = "24h";
+  s->add_option("--catalogs", serve.catalogs_dir, "Catalogs and checks to assess against (default: share/cloudpact/catalogs by the binary, else the source tree's catalogs/)");
+  s->add_option("--assess-every", assess_every, "Run a full assessment this often (e.g. 24h), or \"off\"")->capture_default_str();
   s->add_flag("--demo", serve.demo, "Load the demo directory and policy into an empty install (tokens in DIR/demo/)");
 
   auto* ledger_cmd = app.add_subcommand("ledger", "Ledger tools");
@@ -362,6 +367,62 @@ int main(int argc, char** argv) {
   fs_show->add_option("id", finding_id, "Finding id (fnd_…)")->required();
   for (auto* c : {ingest_cmd, fl, fs_show}) add_client_options(c);
 
+  // Continuous assessment: inventories, runs, reports, attestations, verification, the gate.
+  auto* assess_cmd = app.add_subcommand("assess", "Assess every platform against the convention and GB/T standards (docs/ASSESS.md)");
+  assess_cmd->require_subcommand(1);
+  client::AssessImportArgs ai_args;
+  auto* aimp = assess_cmd->add_subcommand("import", "Load an inventory (NDJSON, kubectl -o json, openstack -f json) for a platform");
+  aimp->add_option("file", ai_args.file, "Inventory file, or - for standard input")->required();
+  aimp->add_option("--platform", ai_args.platform, "Directory platform it describes")->required();
+  aimp->add_option("--format", ai_args.format, "ndjson, kubectl, openstack-server, openstack-security-group, openstack-security-group-rule, openstack-volume, openstack-image, openstack-user, openstack-role-assignment")->required();
+  aimp->add_option("--region", ai_args.region, "Region for resources whose input names none");
+  std::string as_catalog, as_platform, as_run, as_status, as_format = "html", as_out, as_from, as_to, as_key, as_document;
+  size_t as_limit = 100;
+  auto* arun = assess_cmd->add_subcommand("run", "Run an assessment now");
+  arun->add_option("--catalog", as_catalog, "Only the checks this catalog names (e.g. convention-2023)");
+  arun->add_option("--platform", as_platform, "Only this platform's resources");
+  auto* alist = assess_cmd->add_subcommand("list", "Assessment runs, newest first");
+  auto* ashow = assess_cmd->add_subcommand("show", "A run: requirements not passing and results");
+  ashow->add_option("run", as_run, "Run id (run_…)")->required();
+  ashow->add_option("--status", as_status, "Only results of this status (FAIL, ERROR, MANUAL, NOT_APPLICABLE)");
+  ashow->add_option("--limit", as_limit, "At most this many results (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
+  auto* adiff = assess_cmd->add_subcommand("diff", "What changed between two runs: new, resolved, changed");
+  adiff->add_option("from", as_from, "Earlier run")->required();
+  adiff->add_option("to", as_to, "Later run")->required();
+  auto* areport = assess_cmd->add_subcommand("report", "A run's report: html (bilingual), oscal, ocsf, csv or sarif");
+  areport->add_option("run", as_run, "Run id")->required();
+  areport->add_option("--format", as_format, "html, oscal, ocsf, csv, sarif")->capture_default_str();
+  areport->add_option("-o,--out", as_out, "File to write (default: standard output)");
+  client::AttestArgs att_args;
+  auto* aatt = assess_cmd->add_subcommand("attest", "Attest a manual requirement (you approve; the owner is someone else)");
+  aatt->add_option("--catalog", att_args.catalog, "Catalog id")->required();
+  aatt->add_option("--requirement", att_args.requirement, "Requirement id")->required();
+  aatt->add_option("--owner", att_args.owner, "Who is responsible for it")->required();
+  aatt->add_option("--statement", att_args.statement, "What is attested")->required();
+  aatt->add_option("--evidence", att_args.evidence_files, "Evidence file, hashed locally (repeatable)");
+  aatt->add_option("--expires", att_args.expires, "RFC 3339 time it lapses, e.g. 2027-03-31T00:00:00Z")->required();
+  client::ExceptionArgs exc_args;
+  auto* aexc = assess_cmd->add_subcommand("except", "Mute a check's failure on a resource (or *) until it expires");
+  aexc->add_option("--check", exc_args.check, "Check id")->required();
+  aexc->add_option("--resource", exc_args.resource, "Resource uid, or * for all")->required();
+  aexc->add_option("--owner", exc_args.owner, "Who is responsible for it")->required();
+  aexc->add_option("--reason", exc_args.reason, "Why")->required();
+  aexc->add_option("--expires", exc_args.expires, "RFC 3339 time it lapses")->required();
+  auto* aver = assess_cmd->add_subcommand("verify", "Check a run's result document against the ledger (signature, tiles, entry)");
+  auto* aver_run = aver->add_option("--run", as_run, "Run id (the document is fetched from the server)");
+  auto* aver_doc = aver->add_option("--document", as_document, "A result document file you were handed (cloudpact assess report … or GET …/document)");
+  aver_run->excludes(aver_doc);
+  aver->add_option("--key", as_key, "The ledger's verifier key (printed by serve)")->required();
+  client::GateArgs gate_args;
+  auto* agate = assess_cmd->add_subcommand("gate", "Release gate, offline: assess a snapshot, write SARIF, exit 1 on failures");
+  agate->add_option("--profile", gate_args.profile, "A catalog id, or all")->capture_default_str();
+  agate->add_option("--input", gate_args.input, "Inventory snapshot, or - for standard input")->required();
+  agate->add_option("--format", gate_args.format, "Snapshot format (as for import)")->capture_default_str();
+  agate->add_option("--catalogs", gate_args.catalogs_dir, "Catalogs directory (default as for serve)");
+  agate->add_option("--sarif", gate_args.sarif, "Write SARIF 2.1.0 here (- for standard output)");
+  agate->add_option("--fail-on", gate_args.fail_on, "Lowest severity that fails: info, low, medium, high, critical")->capture_default_str();
+  for (auto* c : {aimp, arun, alist, ashow, adiff, areport, aatt, aexc, aver}) add_client_options(c);
+
   // The O&M gateway: sessions, commands held for review, exec for automation, and the
   // credentials the gateway logs in to targets with.
   auto* sessions_cmd = app.add_subcommand("sessions", "O&M gateway sessions: list, show, recording, terminate, command reviews");
@@ -451,6 +512,22 @@ int main(int argc, char** argv) {
     }
     return client::Ingest(ctx, ingest_args);
   }
+  if (agate->parsed()) return client::AssessGate(gate_args);
+  if (aimp->parsed()) return client::AssessImport(ctx, ai_args);
+  if (arun->parsed()) return client::AssessRun(ctx, as_catalog, as_platform);
+  if (alist->parsed()) return client::AssessList(ctx);
+  if (ashow->parsed()) return client::AssessShow(ctx, as_run, as_status, as_limit);
+  if (adiff->parsed()) return client::AssessDiff(ctx, as_from, as_to);
+  if (areport->parsed()) return client::AssessReport(ctx, as_run, as_format, as_out);
+  if (aatt->parsed()) return client::AssessAttest(ctx, att_args);
+  if (aexc->parsed()) return client::AssessException(ctx, exc_args);
+  if (aver->parsed()) {
+    if (as_run.empty() && as_document.empty()) {
+      std::cerr << "cloudpact assess verify: give --run or --document\n";
+      return 2;
+    }
+    return client::AssessVerify(ctx, as_run, as_document, as_key);
+  }
   if (fl->parsed()) return client::FindingsList(ctx, findings_args);
   if (fs_show->parsed()) return client::FindingsShow(ctx, finding_id);
   if (sl->parsed()) return client::SessionsList(ctx, ses_active, ses_operator);
@@ -482,6 +559,12 @@ int main(int argc, char** argv) {
   if (s->parsed()) {
     if (ParseDuration(checkpoint_interval, serve.checkpoint_interval) != 0) {
       std::cerr << "cloudpact serve: --checkpoint-interval must look like 500ms or 1s\n";
+      return 2;
+    }
+    if (assess_every == "off") {
+      serve.assess_interval = std::chrono::milliseconds(0);
+    } else if (ParseDuration(assess_every, serve.assess_interval) != 0) {
+      std::cerr << "cloudpact serve: --assess-every must look like 24h, 30m, or off\n";
       return 2;
     }
     return server::Serve(serve);

@@ -567,9 +567,9 @@ std::vector<std::string> AccessService::AdminPermissionsOf(const std::string& pr
     // Tenant approvers review lockbox requests and read their tenant's access log.
     out = {"access:review", "tenant:read"};
   } else if (snap->auditors.count(principal)) {
-    // Assessors read the posture, the directory, every tenant's access log, and the sessions
-    // with their recordings (the evidence of O&M work).
-    out = {"posture:read", "directory:read", "tenant:read", "sessions:read", "findings:read"};
+    // Assessors read the posture, the directory, every tenant's access log, the sessions
+    // with their recordings (the evidence of O&M work), and the assessments with their reports.
+    out = {"posture:read", "directory:read", "tenant:read", "sessions:read", "findings:read", "assess:read"};
   }
   SortUnique(out);
   return out;

@@ -956,7 +956,11 @@ const std::vector<std::string>& AdminPermissions() {
                                                                 "sessions:control",
                                                                 "targets:credentials",
                                                                 "ingest:write",
-                                                                "findings:read"};
+                                                                "findings:read",
+                                                                "assess:read",
+                                                                "assess:run",
+                                                                "assess:import",
+                                                                "assess:attest"};
   return *permissions;
 }
 

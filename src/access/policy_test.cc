@@ -569,7 +569,11 @@ TEST(PolicyValidate, AdminPermissionsMustBeKnown) {
                                              "sessions:control",
                                              "targets:credentials",
                                              "ingest:write",
-                                             "findings:read"};
+                                             "findings:read",
+                                             "assess:read",
+                                             "assess:run",
+                                             "assess:import",
+                                             "assess:attest"};
   EXPECT_EQ(AdminPermissions(), expected);
 }
 

@@ -112,6 +112,7 @@ void Api::Handle(const Request& r, Respond respond) {
   if (governance_ && governance_->Handle(r, respond)) return;
   if (gateway_ && gateway_->Handle(r, respond)) return;
   if (ingest_ && ingest_->Handle(r, respond)) return;
+  if (assess_ && assess_->Handle(r, respond)) return;
   if (static_files_ && static_files_->Handle(r, respond)) return;
   respond(ErrorResponse(404, "not_found", "no route for " + path));
 }

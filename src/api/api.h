@@ -5,6 +5,7 @@
 
 #include "api/auth.h"
 #include "api/gateway_routes.h"
+#include "api/assess_routes.h"
 #include "api/ingest_routes.h"
 #include "api/static_files.h"
 #include "api/governance.h"
@@ -35,6 +36,7 @@ class Api {
   void SetGovernance(GovernanceRoutes* routes) { governance_ = routes; }
   void SetGateway(GatewayRoutes* routes) { gateway_ = routes; }
   void SetIngest(IngestRoutes* routes) { ingest_ = routes; }
+  void SetAssess(AssessRoutes* routes) { assess_ = routes; }
   // The web console at "/": asked last, so it never shadows an API route.
   void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
@@ -58,6 +60,7 @@ class Api {
   GovernanceRoutes* governance_ = nullptr;
   GatewayRoutes* gateway_ = nullptr;
   IngestRoutes* ingest_ = nullptr;
+  AssessRoutes* assess_ = nullptr;
   const StaticFiles* static_files_ = nullptr;
 };
 

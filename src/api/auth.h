@@ -38,6 +38,12 @@ inline constexpr const char* kTargetsCredentials = "targets:credentials";
 // Audit-log ingestion: push log lines; read findings and the evidence of their events.
 inline constexpr const char* kIngestWrite = "ingest:write";
 inline constexpr const char* kFindingsRead = "findings:read";
+// Continuous assessment: read catalogs, runs and reports; start runs; import inventories;
+// record attestations of manual requirements and exceptions to checks.
+inline constexpr const char* kAssessRead = "assess:read";
+inline constexpr const char* kAssessRun = "assess:run";
+inline constexpr const char* kAssessImport = "assess:import";
+inline constexpr const char* kAssessAttest = "assess:attest";
 }  // namespace perm
 const std::vector<std::string>& AllPermissions();
 

@@ -119,6 +119,23 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     beast::get_lowest_layer(stream_).expires_after(first_ ? shared_->options.read_timeout
                                                           : shared_->options.idle_timeout);
     first_ = false;
+    // Headers first: the body limit depends on the route (inventory imports are large).
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    const auto t = parser_->get().target();
+    const std::string_view target(t.data(), t.size());
+    for (const auto& prefix : shared_->options.large_body_prefixes) {
+      if (target.substr(0, prefix.size()) == prefix) {
+        parser_->body_limit(shared_->options.max_large_body);
+        beast::get_lowest_layer(stream_).expires_after(
+            std::max<std::chrono::seconds>(shared_->options.read_timeout, std::chrono::seconds(600)));
+        break;
+      }
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -126,8 +143,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof) return Close();
     if (ec == http::error::body_limit) {
-      return Send(ErrorResponse(413, "payload_too_large",
-                                "request body larger than " + std::to_string(shared_->options.max_body) + " bytes"),
+      return Send(ErrorResponse(413, "payload_too_large", "request body too large for " +
+                                                              std::string(parser_->get().target().data(), parser_->get().target().size())),
                   11, false);
     }
     if (ec == http::error::header_limit) {

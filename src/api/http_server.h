@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/api.h"
 #include "core/host_port.h"  // IsLoopbackHost: what Start serves plain HTTP on
@@ -17,6 +18,9 @@ struct HttpServerOptions {
   std::string tls_cert;                   // PEM chain; with tls_key, serve HTTPS
   std::string tls_key;
   size_t max_body = 1 << 20;              // larger bodies get 413
+  // Routes that take large uploads (inventory imports), with their own, larger bound.
+  std::vector<std::string> large_body_prefixes = {"/v1/assess/imports"};
+  size_t max_large_body = size_t{512} << 20;
   size_t max_header = 16 * 1024;
   std::chrono::seconds read_timeout{30};  // per request, headers and body
   std::chrono::seconds idle_timeout{60};  // keep-alive connections

@@ -369,6 +369,10 @@ Result<ImportSummary> Assessor::Import(const std::string& platform, const std::s
     keep.push_back(&r);
   }
 
+  for (const auto& t : imported.covered_types) {
+    if (t.empty()) continue;
+    types.insert(t);
+  }
   for (const auto& t : types) {
     RETURN_IF_ERROR(store_.QuerySql("SELECT COUNT(*) FROM inventory WHERE platform = ? AND type = ?", {platform, t},
                                     [&](const SqlRow& r) -> Status {

@@ -1,6 +1,7 @@
 #include "assess/catalog.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "assess/reader.h"
@@ -331,6 +332,17 @@ Result<CatalogSet> LoadCatalogDirectory(const std::filesystem::path& dir) {
   }
   if (Status st = CheckIntegrity(set.catalogs, set.mappings); !st.ok()) return in_file(dir, std::move(st).error());
   return set;
+}
+
+std::filesystem::path DefaultCatalogDir() {
+  if (const char* env = std::getenv("CLOUDPACT_CATALOGS"); env && *env) return env;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "cloudpact" / "catalogs";
+    if (std::filesystem::is_directory(installed, ec)) return installed;
+  }
+  return CLOUDPACT_CATALOGS_SOURCE_DIR;
 }
 
 }  // namespace cloudpact::assess

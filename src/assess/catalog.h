@@ -106,4 +106,9 @@ struct CatalogSet {
 // the file.
 Result<CatalogSet> LoadCatalogDirectory(const std::filesystem::path& dir);
 
+// Where catalogs are read from unless a flag says otherwise: $CLOUDPACT_CATALOGS, else
+// share/cloudpact/catalogs next to the installed binary, else the source tree's catalogs/
+// (what a build from a checkout runs with).
+std::filesystem::path DefaultCatalogDir();
+
 }  // namespace cloudpact::assess

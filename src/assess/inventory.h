@@ -71,6 +71,9 @@ struct ImportProblem {
 struct ImportResult {
   std::vector<Resource> resources;
   std::vector<ImportProblem> problems;
+  // Types this input is complete for even when it holds none of them (a snapshot of
+  // cloudpact's own state with no open session): their previous rows are removed too.
+  std::vector<std::string> covered_types;
 };
 
 }  // namespace cloudpact::assess

@@ -940,6 +940,7 @@ Result<Json> Pipeline::Sources() const {
         j["last_line"] = c->value("last_line", uint64_t{0});
         j["last_batch"] = c->value("batch", "");
       }
+      j["updated"] = rec->updated_unix;  // when its last batch was committed
     }
     out.push_back(j);
   }

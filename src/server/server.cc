@@ -13,9 +13,11 @@
 #include "access/access.h"
 #include "api/accounts.h"
 #include "api/gateway_routes.h"
+#include "api/assess_routes.h"
 #include "api/ingest_routes.h"
 #include "correlation/config.h"
 #include "correlation/pipeline.h"
+#include "server/assess_state.h"
 #include "gateway/gateway.h"
 #include "gateway/recording.h"
 #include "api/api.h"
@@ -327,6 +329,36 @@ int Serve(const ServeOptions& o) {
     }
   }
 
+  // Continuous assessment: catalogs and checks as data; cloudpact's own state is refreshed
+  // into the inventory before every run; full runs on a schedule.
+  const fs::path catalogs_dir = o.catalogs_dir.empty() ? assess::DefaultCatalogDir() : fs::path(o.catalogs_dir);
+  auto catalogs = assess::LoadCatalogDirectory(catalogs_dir);
+  if (!catalogs.ok()) return fail("catalogs", catalogs.error());
+  auto checks = assess::LoadCheckDirectory(catalogs_dir / "checks");
+  if (!checks.ok()) return fail("checks", checks.error());
+  auto assessor = assess::Assessor::Open(**store, **ledger, std::move(*catalogs), std::move(*checks));
+  if (!assessor.ok()) return fail("assess", assessor.error());
+  OwnStateSources own{**directory, **access, **ledger, **store, **assessor, gw.get(), pipeline->get(), o.witness_keys.size()};
+  api::AssessRoutes assess_routes(
+      governance, **assessor, **directory, [&own](const std::string& actor) { return RefreshOwnState(own, actor); },
+      [s = store->get()](const std::string& tenant) {
+        auto st = s->WriteRecords({{kTenantReportKind, tenant, "{}", storage::RecordWrite::kAnyVersion}});
+        if (!st.ok()) log::Error("cannot record a tenant report delivery", {{"tenant", tenant}, {"error", st.error().message}});
+      },
+      o.max_body);
+  api.SetAssess(&assess_routes);
+  auto scheduled_run = [&assess_routes] {
+    auto run = assess_routes.StartRun("", "", "cloudpact-scheduler");
+    if (run.ok()) {
+      log::Info("assessment run", {{"run", run->id}, {"digest", run->digest}, {"ledger_index", run->ledger_index}});
+    } else {
+      log::Error("scheduled assessment run failed", {{"error", run.error().message}});
+    }
+  };
+  if (o.demo) scheduled_run();  // the console and reports have something to show at once
+  std::unique_ptr<Ticker> assess_schedule;
+  if (o.assess_interval.count() > 0) assess_schedule = std::make_unique<Ticker>(o.assess_interval, scheduled_run);
+
   auto console = api::StaticFiles::ForServe(o.console_dir);
   if (!console.ok()) return fail("console-dir", console.error());
   api.SetStaticFiles(console->get());
@@ -350,6 +382,7 @@ int Serve(const ServeOptions& o) {
   // Answer requests in flight (their entries are committed by the sequencer meanwhile),
   // then commit whatever is still queued and publish a final checkpoint.
   (*http)->Shutdown(std::chrono::seconds(5));
+  assess_schedule.reset();  // a run in progress finishes (and is ledgered) first
   gw.reset();  // ends live sessions, ledgering each end, before the ledger stops
   (*pipeline)->Stop();  // commits what the sources delivered; the rest is re-read next start
   (*ledger)->Stop();

@@ -28,6 +28,10 @@ struct ServeOptions {
   // Audit-log sources followed continuously (docs/INGEST.md); empty: pushes over HTTP only.
   // Syslog spools go to DIR/ingest-spool/NAME/.
   std::string ingest_config;
+  // Catalogs and checks (docs/CATALOGS.md, docs/ASSESS.md); empty: assess::DefaultCatalogDir().
+  std::string catalogs_dir;
+  // A full assessment run this often (0: never on its own); with demo, one right at start.
+  std::chrono::milliseconds assess_interval{24 * 3600 * 1000};
   // The built web console served at "/"; empty: the default places (api/static_files.h).
   std::string console_dir;
 };
