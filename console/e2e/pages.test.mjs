@@ -277,7 +277,7 @@ test('the ledger explorer verifies an entry, and shows a failure when the entry 
   }
 });
 
-test('posture shows charts, and live sessions its empty state', async () => {
+test('posture shows charts; live sessions are terminated only after a confirmation', async () => {
   const page = pages.dave;
   await page.goto(CONSOLE + '/#/posture');
   await page.locator('#t-standing').waitFor();
@@ -285,7 +285,34 @@ test('posture shows charts, and live sessions its empty state', async () => {
   await shot(page, '18-posture');
   await page.goto(CONSOLE + '/#/live');
   await page.locator('cp-live').getByText('当前没有进行中的会话。').waitFor();
-  await shot(page, '19-live-sessions');
+  // A running session (the demo has no SSH target: given by request routing), terminated
+  // only after an explicit confirmation, with the reason sent to the server.
+  const live = {
+    id: 'ses_e2elive', operator: 'alice', login: 'root', target: 'bj-host-01', grant: aliceRequest.id, role: 'sre', mode: 'shell', command: '',
+    client: 'OpenSSH', state: 'active', started: Math.floor(Date.now() / 1000) - 60, ended: 0, end_reason: '', exit_status: -1,
+    recording_sha256: '', recording_bytes: 0, watchers: 0, ledger_indexes: [], command_count: 3, file_count: 0,
+  };
+  let terminated = null;
+  await page.route('**/v1/sessions?state=active', (route) => route.fulfill({ json: { items: terminated ? [] : [live] } }));
+  await page.route('**/v1/sessions/ses_e2elive/terminate', async (route) => {
+    terminated = { method: route.request().method(), body: route.request().postDataJSON(), csrf: route.request().headers()['x-csrf-token'] };
+    await route.fulfill({ status: 202, json: { session: live.id, terminating: true } });
+  });
+  try {
+    await page.reload();
+    await page.locator('tr[data-session="ses_e2elive"] button.terminate').click();
+    await page.locator('#terminate-reason').fill('未经批准的变更 / unapproved change');
+    await shot(page, '19-live-sessions-confirm');
+    assert.equal(terminated, null, 'nothing is sent before the confirmation');
+    await page.locator('#confirm-terminate').click();
+    await page.locator('cp-live #result.ok').waitFor();
+    assert.equal(terminated.method, 'POST');
+    assert.deepEqual(terminated.body, { reason: '未经批准的变更 / unapproved change' });
+    assert.ok(terminated.csrf);
+  } finally {
+    await page.unroute('**/v1/sessions?state=active');
+    await page.unroute('**/v1/sessions/ses_e2elive/terminate');
+  }
 });
 
 test('the assessment page shows a scorecard after a run started from the page, its digest verified in the ledger', async () => {
@@ -316,4 +343,12 @@ test('the assessment page shows a scorecard after a run started from the page, i
   const report = await page.evaluate((u) => fetch(u).then((r) => r.status), href);
   assert.equal(report, 200);
   await shot(page, '20-assessment');
+  await page.locator('#lang').click();
+  await page.getByRole('heading', { name: 'Assessment' }).waitFor();
+  await page.locator('#run-badge[state="verified"]').waitFor();
+  await shot(page, '21-assessment-en');
+  await page.goto(CONSOLE + '/#/queue');
+  await page.getByRole('heading', { name: 'Access approval queue' }).waitFor();
+  await shot(page, '22-queue-en');
+  await page.locator('#lang').click();
 });

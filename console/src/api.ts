@@ -387,7 +387,7 @@ export class Api {
     return this.call('GET', '/v1/assess/runs/' + encodeURIComponent(id) + '/scorecard');
   }
 
-  startAssessRun(catalog = '', platform = ''): Promise<unknown> {
+  startAssessRun(catalog = '', platform = ''): Promise<AssessRun> {
     return this.call('POST', '/v1/assess/runs', { catalog, platform });
   }
 

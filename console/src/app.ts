@@ -22,6 +22,7 @@ export class CpApp extends LitElement {
       header { background: #14213d; color: #fff; padding: 0.6rem 1.5rem; display: flex; align-items: center; gap: 1.5rem; flex-wrap: wrap; }
       header .brand { font-weight: 700; font-size: 1.1rem; }
       header .tag { color: #c7d2fe; font-size: 0.85rem; }
+      @media (max-width: 1500px) { header .tag { display: none; } }
       header .spacer { flex: 1; }
       header button { background: transparent; border-color: #c7d2fe; color: #fff; padding: 0.25rem 0.7rem; }
       nav ul { list-style: none; margin: 0; padding: 0; display: flex; gap: 0.25rem; }

@@ -11,17 +11,18 @@ import { base } from './styles.js';
 // (the hash the gateway ledgered) and the X-Content-SHA256 header; a mismatch is shown
 // loudly and the recording is still playable, labelled as not matching.
 export class CpRecording extends LitElement {
-  static properties = { session: { attribute: false }, state: { state: true }, error: { state: true }, hash: { state: true } };
+  static properties = { session: { attribute: false }, state: { state: true }, error: { state: true }, hash: { state: true }, download: { state: true } };
   declare session: GatewaySession;
   declare state: 'loading' | 'ok' | 'mismatch' | 'error';
   declare error: string;
   declare hash: string;
+  declare download: string;
   private player?: { dispose(): void };
   static styles = [
     base,
     unsafeCSS(playerCss),
     css`
-      .screen { max-width: 100%; overflow: auto; background: #121314; border-radius: 6px; }
+      .screen { max-width: 52rem; overflow: auto; background: #121314; border-radius: 6px; }
     `,
   ];
   constructor() {
@@ -29,6 +30,7 @@ export class CpRecording extends LitElement {
     this.state = 'loading';
     this.error = '';
     this.hash = '';
+    this.download = '';
     new LocaleController(this);
   }
   connectedCallback() {
@@ -38,12 +40,15 @@ export class CpRecording extends LitElement {
   disconnectedCallback() {
     super.disconnectedCallback();
     this.player?.dispose();
+    if (this.download) URL.revokeObjectURL(this.download);
   }
   private async load() {
     try {
       const { bytes, sha256: header } = await api.recording(this.session.id);
       this.hash = toHex(await sha256(bytes));
       const expected = this.session.recording_sha256;
+      // The exact bytes, to keep or to replay with `asciinema play` elsewhere.
+      this.download = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/x-asciicast' }));
       this.state = this.hash === expected && (!header || header === expected) ? 'ok' : 'mismatch';
       await this.updateComplete;
       const { create } = await import('asciinema-player');
@@ -62,6 +67,7 @@ export class CpRecording extends LitElement {
       ${this.state === 'mismatch'
         ? html`<cp-alarm heading=${t('alarm.title')}>${t('op.rec.hashBad', { got: this.hash, want: this.session.recording_sha256 })}</cp-alarm>`
         : ''}
+      ${this.download ? html`<p><a href=${this.download} download=${this.session.id + '.cast'}>${t('op.rec.download')}</a></p>` : ''}
       <div class="screen" aria-label=${t('op.rec.label', { id: this.session.id })}></div>`;
   }
 }

@@ -30,7 +30,7 @@ export const base = css`
   label { display: block; margin: 0.5rem 0 0.2rem; font-weight: 600; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: 0.45rem 0.5rem; border-bottom: 1px solid #e3e6ec; vertical-align: top; }
-  th { background: #f4f6fa; font-weight: 600; }
+  th { background: #f4f6fa; font-weight: 600; white-space: nowrap; }
   .card { background: #fff; border: 1px solid #e3e6ec; border-radius: 8px; padding: 1rem 1.25rem; margin: 0 0 1rem; }
   .row { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; }
   .ok { color: #067647; }

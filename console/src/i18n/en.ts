@@ -237,6 +237,7 @@ export const en: Record<MessageKey, string> = {
   'op.rec.label': 'Recording of session {id}',
   'op.rec.hashOk': 'The recording\'s SHA-256 matches the ledgered one ({hash}), computed by this browser.',
   'op.rec.hashBad': 'The recording does not match its ledgered hash! Received {got}, expected {want}.',
+  'op.rec.download': 'Download the recording (asciicast v2, the bytes checked above)',
   'op.rec.error': 'The recording cannot be loaded: {message}',
   'ls.noGateway': 'This server runs without the O&M gateway (--ssh-listen off): there are no sessions.',
   'ls.title': 'Live sessions',

@@ -235,6 +235,7 @@ export const zhCN = {
   'op.rec.label': '会话 {id} 的录像',
   'op.rec.hashOk': '录像的 SHA-256 与账本记录一致（{hash}），由本浏览器计算。',
   'op.rec.hashBad': '录像内容与账本记录的哈希不一致！收到 {got}，应为 {want}。',
+  'op.rec.download': '下载录像（asciicast v2，与上面核验的字节相同）',
   'op.rec.error': '无法加载录像：{message}',
   'ls.noGateway': '此服务器未启用运维网关（--ssh-listen off），没有会话。',
   'ls.title': '实时会话',

@@ -114,7 +114,14 @@ export class CpAssess extends LitElement {
       return;
     }
     try {
-      const v = await fetchAndVerify(run.ledger_index);
+      // A run ledgered a moment ago waits for the next checkpoint (published within a second).
+      let v = await fetchAndVerify(run.ledger_index);
+      for (let i = 0; v.state === 'pending' && i < 20 && this.selected === run.id; i++) {
+        this.badge = { state: 'pending', detail: v.detail };
+        await new Promise((r) => setTimeout(r, 500));
+        v = await fetchAndVerify(run.ledger_index);
+      }
+      if (this.selected !== run.id) return;
       if (v.state !== 'verified') {
         this.badge = { state: v.state, detail: v.detail };
         return;
@@ -136,12 +143,9 @@ export class CpAssess extends LitElement {
     this.running = true;
     this.result = null;
     try {
-      await api.startAssessRun();
+      const run = await api.startAssessRun();
       this.result = { ok: true, text: t('as.started') };
-      const before = this.runs?.[0]?.id;
-      this.runs = null;
-      await this.loadRuns();
-      if (this.runs && (this.runs as AssessRun[])[0]?.id !== before) await this.select((this.runs as AssessRun[])[0].id);
+      await this.loadRuns(run.id);
     } catch (e) {
       this.result = { ok: false, text: t('as.startFailed', { message: message(e) }) };
     } finally {

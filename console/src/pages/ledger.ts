@@ -64,6 +64,7 @@ export class CpLedger extends LitElement {
       ol.steps { margin: 0.3rem 0; padding-left: 1.3rem; }
       .goto { display: flex; gap: 0.5rem; align-items: center; }
       .goto input { width: 8rem; }
+      td.time { white-space: nowrap; font-size: 0.85rem; }
     `,
   ];
 
@@ -275,7 +276,7 @@ export class CpLedger extends LitElement {
           if (!v) return html`<tr data-index=${i}><td>${i}</td><td colspan="5" class="muted">${t('app.loading')}</td></tr>`;
           if ('error' in v) return html`<tr data-index=${i}><td>${i}</td><td colspan="5" class="bad">${v.error}</td></tr>`;
           return html`<tr class="entry" data-index=${i} tabindex="0" @click=${() => this.openEntry(i)} @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), this.openEntry(i))}>
-            <td>${i}</td><td><code>${v.entry?.type ?? '?'}</code></td><td>${v.entry?.actor ?? '?'}</td><td>${v.entry?.time ?? ''}</td>
+            <td>${i}</td><td><code>${v.entry?.type ?? '?'}</code></td><td>${v.entry?.actor ?? '?'}</td><td class="time">${v.entry?.time ? v.entry.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : ''}</td>
             <td class="muted">${v.entry ? entrySummary(v.entry) : ''}</td>
             <td><cp-badge state=${v.state} detail=${v.detail}></cp-badge></td>
           </tr>`;
