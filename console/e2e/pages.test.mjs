@@ -277,6 +277,33 @@ test('the ledger explorer verifies an entry, and shows a failure when the entry 
   }
 });
 
+test('a security admin reviews break-glass access after the fact from the queue', async () => {
+  const glass = await call('POST', '/v1/access/breakglass', {
+    token: token('olga'),
+    body: { resources: ['sh-node-01'], actions: ['login:root'], reason: 'incident_response', justification: '生产故障 / outage', ticket: 'INC-10' },
+  });
+  assert.equal(glass.state, 'active');
+  // Colin (ops lead) may not review it: the policy names security-admin for break-glass.
+  const colin = pages.colin;
+  await colin.goto(CONSOLE + '/#/queue');
+  await colin.reload();
+  const blocked = colin.locator(`tr[data-request="${glass.id}"] [data-sod]`);
+  await blocked.waitFor();
+  assert.match(await blocked.textContent(), /break-glass/);
+  const page = pages.dave;
+  await page.goto(CONSOLE + '/#/queue');
+  await page.reload();
+  const row = page.locator(`tr[data-request="${glass.id}"]`);
+  await row.getByText('您可以审批').waitFor();
+  await row.locator('button.open').click();
+  await page.locator(`#comment-${glass.id}`).fill('故障单已核实 / incident confirmed');
+  await page.locator(`#detail-${glass.id} button.approve`).click();
+  await page.locator('cp-provider #result.ok').waitFor();
+  const after = await call('GET', `/v1/access/requests/${glass.id}`);
+  assert.equal(after.post_review, 'justified');
+  assert.equal(await page.locator(`tr[data-request="${glass.id}"]`).count(), 0);
+});
+
 test('posture shows charts; live sessions are terminated only after a confirmation', async () => {
   const page = pages.dave;
   await page.goto(CONSOLE + '/#/posture');
