@@ -357,11 +357,17 @@ test('the assessment page shows a scorecard after a run started from the page, i
   await page.reload();
   await page.locator('cp-app nav a[href="#/assess"]').waitFor();
   await page.goto(CONSOLE + '/#/assess');
+  await page.locator('#run-now').waitFor();
+  const before = new Set((await call('GET', '/v1/assess/runs')).runs.map((r) => r.id));
   await page.locator('#run-now').click();
-  await page.locator('section.catalog').first().waitFor({ timeout: 60000 });
-  const runs = await call('GET', '/v1/assess/runs');
-  const run = runs.runs[0];
-  assert.equal(await page.locator('#run').inputValue(), run.id);
+  await page.locator('#result.ok').waitFor({ timeout: 60000 });
+  // The page shows the run it started (the server may hold others, e.g. from its start).
+  const id = await page.locator('#run').inputValue();
+  assert.ok(!before.has(id), `${id} is a new run`);
+  const run = (await call('GET', '/v1/assess/runs')).runs.find((r) => r.id === id);
+  assert.equal(run.started_by, 'dave');
+  await page.locator(`#run-info h2:has-text("${id}")`).waitFor();
+  await page.locator('section.catalog').first().waitFor();
   assert.equal((await page.locator('#run-digest').textContent()).trim(), run.digest);
   await waitForCheckpoint(run.ledger_index + 1);
   await page.locator('#run-badge[state="verified"]').waitFor({ timeout: 20000 });

@@ -19,14 +19,15 @@ export class CpApp extends LitElement {
     base,
     css`
       :host { min-height: 100vh; background: #f6f7fb; }
-      header { background: #14213d; color: #fff; padding: 0.6rem 1.5rem; display: flex; align-items: center; gap: 1.5rem; flex-wrap: wrap; }
+      header { background: #14213d; color: #fff; padding: 0.6rem 1.5rem; display: flex; align-items: center; gap: 1rem; flex-wrap: wrap; }
       header .brand { font-weight: 700; font-size: 1.1rem; }
       header .tag { color: #c7d2fe; font-size: 0.85rem; }
       @media (max-width: 1500px) { header .tag { display: none; } }
       header .spacer { flex: 1; }
+      header .who { font-size: 0.85rem; }
       header button { background: transparent; border-color: #c7d2fe; color: #fff; padding: 0.25rem 0.7rem; }
       nav ul { list-style: none; margin: 0; padding: 0; display: flex; gap: 0.25rem; }
-      nav a { color: #e0e7ff; text-decoration: none; padding: 0.35rem 0.75rem; border-radius: 6px; display: inline-block; }
+      nav a { color: #e0e7ff; text-decoration: none; padding: 0.35rem 0.55rem; border-radius: 6px; display: inline-block; }
       nav a[aria-current='page'] { background: #3056d3; color: #fff; }
       main { max-width: 72rem; margin: 0 auto; padding: 1.5rem; }
       .skip { position: absolute; left: -999px; }
@@ -105,7 +106,7 @@ export class CpApp extends LitElement {
           : ''}
         <span class="spacer"></span>
         ${this.me && this.state === 'ready'
-          ? html`<span>${t('app.signedInAs', { name: this.me.principal })} · ${t(this.me.kind ? (`kind.${this.me.kind}` as 'kind.staff') : 'kind.service')}</span>`
+          ? html`<span class="who">${t('app.signedInAs', { name: this.me.principal })} · ${t(this.me.kind ? (`kind.${this.me.kind}` as 'kind.staff') : 'kind.service')}</span>`
           : ''}
         <button id="lang" aria-label=${t('app.lang.label')} @click=${() => setLang(lang() === 'zh-CN' ? 'en' : 'zh-CN')}>${t('app.lang')}</button>
         ${this.me ? html`<button id="signout" @click=${this.signOut}>${t('app.signout')}</button>` : ''}
