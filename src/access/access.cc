@@ -244,6 +244,11 @@ std::string ReviewMessage(std::string_view decision, std::string_view digest_hex
   return "cloudpact-access-review/v1\n" + std::string(decision) + "\n" + std::string(digest_hex) + "\n";
 }
 
+std::string ApproverKeyStatement(std::string_view approver, std::string_view tenant, std::string_view public_key_b64) {
+  return "cloudpact-approver-key/v1\n" + std::string(approver) + "\n" + std::string(tenant) + "\n" +
+         std::string(public_key_b64) + "\n";
+}
+
 Result<std::string> RequestCanonical(const AccessRequest& r, std::string_view log_origin) {
   Json j = {{"type", "cloudpact.access-request/v1"},
             {"log", std::string(log_origin)},
@@ -584,6 +589,19 @@ bool AccessService::MfaRequired(const std::string& principal) const {
   for (const auto& rn : s->roles) {
     const Role* role = pol->FindRole(rn);
     if (role && (role->privileged || !role->admin.empty())) return true;
+  }
+  return false;
+}
+
+bool AccessService::MayReview(const std::string& principal) const {
+  auto snap = directory_.snapshot();
+  const Staff* s = snap->FindStaff(principal);
+  if (!s || s->disabled) return false;
+  auto pol = policy();
+  if (HoldsAdmin(*pol, *s, "access:review")) return true;
+  if (HoldsAnyRole(*s, pol->break_glass.reviewer_roles)) return true;
+  for (const auto& rule : pol->rules) {
+    if (HoldsAnyRole(*s, rule.approver_roles)) return true;
   }
   return false;
 }

@@ -30,6 +30,12 @@ namespace cloudpact::access {
 // where the digest is SHA-256 over the request's canonical JSON (RequestCanonical).
 std::string ReviewMessage(std::string_view decision, std::string_view digest_hex);
 
+// The statement an approver signs with a new key to register it themselves (proof of
+// possession; POST /v1/auth/approver-key):
+//   "cloudpact-approver-key/v1\n" + approver id + "\n" + tenant id + "\n" + public key
+//   (base64, as sent) + "\n"
+std::string ApproverKeyStatement(std::string_view approver, std::string_view tenant, std::string_view public_key_b64);
+
 struct Review {
   std::string reviewer;
   std::string reviewer_kind;  // "staff" or "approver"
@@ -182,6 +188,12 @@ class AccessService {
   // Whether this person must sign in with a second factor: tenant approvers, and staff who
   // hold a privileged role or any of cloudpact's own permissions.
   bool MfaRequired(const std::string& principal) const;
+  // Whether a staff member could count as a reviewer of some request under the policy in
+  // force: one of their roles is named by an approval rule's approver_roles or by
+  // break_glass.reviewer_roles, or a role of theirs confers access:review (which rules
+  // without approver_roles, and requests no rule matches, ask for). False for anyone
+  // else, and for disabled staff. Separation of duties still decides each request.
+  bool MayReview(const std::string& principal) const;
   // Checks a staff record against the policy (known roles, role conflicts); the directory
   // calls it on every apply.
   Status ValidateStaff(const directory::Staff& staff) const;

@@ -691,6 +691,65 @@ TEST_P(AccessSuite, TenantAuditFromTheLedgerAlone) {
   EXPECT_NE(unpinned.problems[0].find("did not pin"), std::string::npos);
 }
 
+TEST_P(AccessSuite, AKeyTheApproverRegisteredCountsAsRegistered) {
+  // The approver registers a key of their own (the API checked the proof and the session).
+  const auto key = TenantKey(7);
+  const std::string key_b64 = Base64Encode(key.public_key());
+  const std::string proof = Base64Encode(key.Sign(ApproverKeyStatement("acme-ann", "acme", key_b64)));
+  auto changed = dir_->SetApproverKey("acme-ann", key.public_key(), "acme-ann", {{"signature", proof}});
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+
+  // The old key no longer verifies; the new one does.
+  auto r = svc_->CreateRequest("olga", Req({"acme-db"}, {"db:read"}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto old_key = svc_->AddReview(r->id, "acme-ann", Signed(*r, 1));
+  ASSERT_FALSE(old_key.ok());
+  EXPECT_EQ(old_key.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(svc_->AddReview(r->id, "erin", Approve())->state, State::kPending);
+  auto approved = svc_->AddReview(r->id, "acme-ann", Signed(*r, 7));
+  ASSERT_TRUE(approved.ok()) << approved.error().message;
+  EXPECT_EQ(approved->state, State::kActive);
+
+  std::vector<std::string> entries;
+  for (uint64_t i = 0; i < ledger_->Size(); ++i) entries.push_back(*ledger_->ReadEntry(i));
+  auto audit = [&](const std::vector<std::string>& log, std::vector<std::string> pinned = {}) {
+    TenantAuditor a("acme", ledger_->origin(), std::move(pinned));
+    for (size_t i = 0; i < log.size(); ++i) a.Add(i, log[i]);
+    return a.Finish();
+  };
+  auto report = audit(entries);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  EXPECT_EQ(report.approver_keys.at("acme-ann"), key_b64);
+  ASSERT_EQ(report.accesses.size(), 1u);
+  EXPECT_EQ(report.accesses[0].tenant_signers, std::vector<std::string>{"acme-ann"});
+  EXPECT_TRUE(audit(entries, {key_b64}).problems.empty());
+  // Pinning only the provider's original key catches the change.
+  EXPECT_FALSE(audit(entries, {Base64Encode(TenantKey(1).public_key())}).problems.empty());
+  // A registration whose proof does not verify is reported.
+  auto log = entries;
+  Json e = *ParseJson(log[changed->ledger_index]);
+  e["body"]["signature"] = Base64Encode(TenantKey(8).Sign(ApproverKeyStatement("acme-ann", "acme", key_b64)));
+  log[changed->ledger_index] = e.dump();
+  auto bad = audit(log);
+  ASSERT_EQ(bad.problems.size(), 1u);
+  EXPECT_NE(bad.problems[0].find("proof of possession"), std::string::npos) << bad.problems[0];
+  // Globex is not concerned.
+  TenantAuditor g("globex", ledger_->origin());
+  for (size_t i = 0; i < entries.size(); ++i) g.Add(i, entries[i]);
+  EXPECT_TRUE(g.Finish().problems.empty());
+  EXPECT_FALSE(g.Finish().approver_keys.count("acme-ann"));
+}
+
+TEST_P(AccessSuite, MayReviewFollowsThePolicysReviewerRoles) {
+  EXPECT_TRUE(svc_->MayReview("erin"));    // lead: access:review, and named by rules
+  EXPECT_TRUE(svc_->MayReview("dave"));    // security-admin
+  EXPECT_FALSE(svc_->MayReview("olga"));   // oncall
+  EXPECT_FALSE(svc_->MayReview("bob"));    // dba
+  EXPECT_FALSE(svc_->MayReview("nora"));   // no roles
+  EXPECT_FALSE(svc_->MayReview("acme-ann"));  // approvers are not staff
+  EXPECT_FALSE(svc_->MayReview("nobody"));
+}
+
 TEST_P(AccessSuite, ReviewCampaignsAreLedgeredAndShowUnappliedRemovals) {
   EXPECT_EQ(svc_->StartCampaign("Q1", now_ - 1, "dave").error().code, ErrorCode::kInvalidArgument);
   auto c = svc_->StartCampaign("2027 Q1 privileged access review", now_ + 14 * 86400, "dave");

@@ -26,6 +26,22 @@ void TenantAuditor::Add(uint64_t index, std::string_view text) {
         keys_[a.value("id", "")].insert(a.value("public_key", ""));
         report_.approver_keys[a.value("id", "")] = a.value("public_key", "");
       }
+    } else if (type == "directory.approver_key") {
+      // An approver registered a key themselves (POST /v1/auth/approver-key), proving with
+      // a signature by it that they hold its private key.
+      if (body.value("tenant", "") == tenant_) {
+        const std::string approver = body.value("approver", "");
+        const std::string key_b64 = body.value("public_key", "");
+        keys_[approver].insert(key_b64);
+        report_.approver_keys[approver] = key_b64;
+        auto key = Base64Decode(key_b64);
+        auto sig = Base64Decode(body.value("signature", ""));
+        if (!key.ok() || key->size() != 32 || !sig.ok() ||
+            !crypto::Ed25519Verify(*key, ApproverKeyStatement(approver, tenant_, key_b64), *sig)) {
+          report_.problems.push_back("entry " + std::to_string(index) + " (" + type + " " + approver +
+                                     "): the proof of possession of the registered key does not verify");
+        }
+      }
     } else if (type == "access.grant" || type == "access.breakglass") {
       Grant(index, e, type == "access.breakglass");
     } else if (type == "access.use") {

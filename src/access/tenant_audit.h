@@ -35,7 +35,9 @@ struct TenantAuditReport {
   std::vector<TenantAccessRecord> accesses;
   uint64_t uses = 0;                    // access.use entries on the tenant's resources
   std::vector<std::string> problems;    // empty: everything verified
-  std::map<std::string, std::string> approver_keys;  // approver id → base64 key, as registered
+  // approver id → base64 key, the latest registered (by a "directory.approver" entry, or a
+  // "directory.approver_key" entry of an approver who registered it, whose proof is checked)
+  std::map<std::string, std::string> approver_keys;
 };
 
 class TenantAuditor {

@@ -8,6 +8,7 @@
 #include "core/encoding.h"
 #include "core/time.h"
 #include "core/yaml.h"
+#include "crypto/ed25519.h"
 #include "crypto/sha256.h"
 
 namespace cloudpact::api {
@@ -132,6 +133,7 @@ Result<Caller> GovernanceRoutes::Identify(const Request& r) {
     }
     c.name = session.principal;
     c.via_session = true;
+    c.mfa = session.mfa;
     c.enrolment_only = accounts_->EnrolmentOnly(session);
   }
   c.kind = directory_.snapshot()->PrincipalKind(c.name);
@@ -189,6 +191,11 @@ bool GovernanceRoutes::Handle(const Request& r, const Respond& respond) {
     if (seg.size() == 3 && seg[2] == "signin") { if (!post) return wrong_method(); respond(SignIn(r)); return true; }
     if (seg.size() == 3 && seg[2] == "signout") { if (!post) return wrong_method(); respond(SignOut(r)); return true; }
     if (seg.size() == 3 && seg[2] == "me") { if (!get) return wrong_method(); respond(Me(r)); return true; }
+    if (seg.size() == 3 && seg[2] == "approver-key") {
+      if (!post) return wrong_method();
+      respond(RegisterApproverKey(r));
+      return true;
+    }
     if (seg.size() == 3 && seg[2] == "totp") { if (!post) return wrong_method(); respond(BeginTotp(r)); return true; }
     if (seg.size() == 4 && seg[2] == "totp" && seg[3] == "confirm") {
       if (!post) return wrong_method();
@@ -379,9 +386,75 @@ Response GovernanceRoutes::SignOut(const Request& r) {
 Response GovernanceRoutes::Me(const Request& r) {
   auto c = Identify(r);
   if (!c.ok()) return Error(c.error());
-  return JsonResponse(200, {{"principal", c->name}, {"kind", c->kind}, {"permissions", c->permissions},
-                            {"session", c->via_session}, {"enrolment_only", c->enrolment_only},
-                            {"totp_enrolled", accounts_ ? accounts_->HasTotp(c->name) : false}});
+  Json out = {{"principal", c->name}, {"kind", c->kind}, {"permissions", c->permissions},
+              {"session", c->via_session}, {"enrolment_only", c->enrolment_only},
+              {"totp_enrolled", accounts_ ? accounts_->HasTotp(c->name) : false}};
+  // Who the person is in the directory, so that the console needs no directory:read: an
+  // approver's tenant and registered key, a staff member's roles and whether any of them
+  // may review (every staff member holds access:review implicitly, so permissions alone
+  // cannot tell).
+  auto snap = directory_.snapshot();
+  if (const auto* a = snap->FindApprover(c->name)) {
+    out["name"] = a->name;
+    out["tenant"] = a->tenant;
+    out["public_key"] = Base64Encode(a->public_key);
+  } else if (const auto* s = snap->FindStaff(c->name)) {
+    out["name"] = s->name;
+    out["organisation"] = s->organisation;
+    out["roles"] = s->roles;
+    out["may_review"] = access_.MayReview(c->name);
+  } else if (auto it = snap->auditors.find(c->name); it != snap->auditors.end()) {
+    out["name"] = it->second.name;
+    out["organisation"] = it->second.organisation;
+  }
+  return JsonResponse(200, out);
+}
+
+Response GovernanceRoutes::RegisterApproverKey(const Request& r) {
+  if (!accounts_) return NoAccounts();
+  auto c = Identify(r);  // with a session, checks the CSRF header
+  if (!c.ok()) return Error(c.error());
+  // The person, at the keyboard, with both factors: not a token (which a provider admin
+  // could issue), not a password-only or enrolment-only session (a provider admin can
+  // reset a password, but does not hold the approver's TOTP device).
+  if (!c->via_session) {
+    return ErrorResponse(403, "permission_denied", "an approver registers a key only when signed in (session cookie), not with a bearer token");
+  }
+  if (c->kind != "approver") {
+    return ErrorResponse(403, "permission_denied", c->name + " is not a tenant approver");
+  }
+  if (!c->mfa || c->enrolment_only) {
+    return ErrorResponse(403, "permission_denied", "registering a key needs a session signed in with password and TOTP");
+  }
+  auto j = JsonObjectBody(r, 4096);
+  if (!j.ok()) return Error(j.error());
+  if (auto st = OnlyMembers(*j, {"public_key", "signature"}); !st.ok()) return Error(st.error());
+  auto key_b64 = StringMember(*j, "public_key", true, 64);
+  if (!key_b64.ok()) return Error(key_b64.error());
+  auto sig_b64 = StringMember(*j, "signature", true, 128);
+  if (!sig_b64.ok()) return Error(sig_b64.error());
+  auto key = Base64Decode(*key_b64);
+  if (!key.ok() || key->size() != 32) {
+    return ErrorResponse(400, "invalid_argument", "\"public_key\" must be a base64 Ed25519 public key (32 bytes)");
+  }
+  auto sig = Base64Decode(*sig_b64);
+  if (!sig.ok() || sig->size() != 64) {
+    return ErrorResponse(400, "invalid_argument", "\"signature\" must be a base64 Ed25519 signature (64 bytes)");
+  }
+  const auto* a = directory_.snapshot()->FindApprover(c->name);
+  if (!a) return ErrorResponse(403, "permission_denied", c->name + " is not a tenant approver");
+  const std::string tenant = a->tenant;
+  // Proof of possession: nobody registers a key they cannot sign with.
+  if (!crypto::Ed25519Verify(*key, access::ApproverKeyStatement(c->name, tenant, *key_b64), *sig)) {
+    return ErrorResponse(400, "invalid_argument",
+                         "the signature does not verify under public_key; sign \"cloudpact-approver-key/v1\\n\" + "
+                         "approver + \"\\n\" + tenant + \"\\n\" + public_key + \"\\n\"");
+  }
+  // Ledgered first (with the proof, so a tenant can check it), then stored.
+  auto change = directory_.SetApproverKey(c->name, *key, c->name, {{"signature", Base64Encode(*sig)}});
+  if (!change.ok()) return Error(change.error());
+  return JsonResponse(200, {{"approver", change->approver}, {"tenant", change->tenant},
+                            {"public_key", Base64Encode(change->public_key)}, {"ledger_index", change->ledger_index}});
 }
 
 Response GovernanceRoutes::BeginTotp(const Request& r) {
@@ -600,7 +673,10 @@ Response GovernanceRoutes::ListRequests(const Request& r, const Caller& c) {
   for (const auto& req : access_.List(f)) {
     if (!MaySee(c, req)) continue;
     if (items.size() >= limit) break;
-    items.push_back(RequestView(req, c));
+    Json view = RequestView(req, c);
+    // As in GET /v1/access/requests/{id}, so that a queue need not fetch each item again.
+    if (std::string why = access_.WhyNotReviewer(req.id, c.name); !why.empty()) view["you_may_not_review_because"] = why;
+    items.push_back(std::move(view));
   }
   return JsonResponse(200, {{"items", items}});
 }
@@ -696,28 +772,35 @@ Response GovernanceRoutes::TenantLog(const Caller& c, const std::string& tenant)
   Json requests = Json::array();
   for (const auto& req : access_.TenantAccess(tenant)) {
     Json entries = Json::array();
-    for (uint64_t index : req.ledger_indexes) {
-      Json e = {{"index", index}};
-      auto bytes = ledger_.ReadEntry(index);
-      if (bytes.ok()) e["entry"] = *bytes;
-      if (index < cp.size) {
-        auto proof = ledger_.InclusionProof(index, cp.size);
-        if (proof.ok()) {
-          Json hashes = Json::array();
-          for (const auto& h : *proof) hashes.push_back(Base64Encode(crypto::AsBytes(h)));
-          e["inclusion_proof"] = hashes;
-        }
-      } else {
-        e["pending_checkpoint"] = true;
-      }
-      entries.push_back(std::move(e));
-    }
+    for (uint64_t index : req.ledger_indexes) entries.push_back(LogEntry(index, cp.size));
     Json view = access::ToJson(req, false);
     view["entries"] = std::move(entries);
     requests.push_back(std::move(view));
   }
+  // Every change of the tenant's approver keys, among the records the tenant verifies.
+  Json key_events = Json::array();
+  if (auto it = snap->key_events.find(tenant); it != snap->key_events.end()) {
+    for (uint64_t index : it->second) key_events.push_back(LogEntry(index, cp.size));
+  }
   return JsonResponse(200, {{"tenant", tenant}, {"checkpoint", note}, {"tree_size", cp.size},
-                            {"requests", requests}});
+                            {"requests", requests}, {"key_events", key_events}});
+}
+
+Json GovernanceRoutes::LogEntry(uint64_t index, uint64_t tree_size) const {
+  Json e = {{"index", index}};
+  auto bytes = ledger_.ReadEntry(index);
+  if (bytes.ok()) e["entry"] = *bytes;
+  if (index < tree_size) {
+    auto proof = ledger_.InclusionProof(index, tree_size);
+    if (proof.ok()) {
+      Json hashes = Json::array();
+      for (const auto& h : *proof) hashes.push_back(Base64Encode(crypto::AsBytes(h)));
+      e["inclusion_proof"] = hashes;
+    }
+  } else {
+    e["pending_checkpoint"] = true;
+  }
+  return e;
 }
 
 }  // namespace cloudpact::api

@@ -23,6 +23,7 @@ struct Caller {
   std::string kind;  // "staff", "approver", "auditor", or "" for service tokens
   std::vector<std::string> permissions;
   bool via_session = false;
+  bool mfa = false;  // a session whose sign-in checked a TOTP code (never true for tokens)
   bool enrolment_only = false;  // signed in by password, must enrol TOTP before anything else
   bool Has(std::string_view permission) const;
 };
@@ -64,11 +65,15 @@ class GovernanceRoutes {
   Response SignIn(const Request& r);
   Response SignOut(const Request& r);
   Response Me(const Request& r);
+  Response RegisterApproverKey(const Request& r);
   Response BeginTotp(const Request& r);
   Response ConfirmTotp(const Request& r);
   Response SetPassword(const Request& r, const std::string& principal);
   Response Unlock(const Request& r, const std::string& principal);
   Json RequestView(const access::AccessRequest& req, const Caller& c) const;
+  // A ledger entry as the tenant's access log shows it: its bytes and an inclusion proof
+  // against a checkpoint of tree_size entries (or pending_checkpoint when it is newer).
+  Json LogEntry(uint64_t index, uint64_t tree_size) const;
   bool MaySee(const Caller& c, const access::AccessRequest& req) const;
 
   Authenticator& auth_;

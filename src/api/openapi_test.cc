@@ -101,6 +101,7 @@ constexpr CodeRoute kCodeRoutes[] = {
     {"POST", "/v1/auth/signin"},
     {"POST", "/v1/auth/signout"},
     {"GET", "/v1/auth/me"},
+    {"POST", "/v1/auth/approver-key"},
     {"POST", "/v1/auth/totp"},
     {"POST", "/v1/auth/totp/confirm"},
     {"POST", "/v1/accounts/{id}/password"},

@@ -15,9 +15,11 @@ namespace {
 namespace fs = std::filesystem;
 
 // The console talks only to this origin, runs only its own scripts, and may not be framed;
-// inline styles stay allowed because Lit components set them.
+// inline styles stay allowed because Lit components set them. 'wasm-unsafe-eval' (CSP
+// Level 3) lets those scripts compile WebAssembly — asciinema-player's terminal emulator,
+// bundled in the console's own files — and nothing else: not eval(), not inline script.
 constexpr const char* kHtmlCsp =
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 // Vite names what it puts in assets/ by a hash of the content: such a name never changes
 // meaning, so browsers may keep it for a year without asking again.

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 constexpr const char* kIndex = "<!doctype html><title>cloudpact console</title><script type=module src=/assets/index-1a2b3c4d.js></script>";
 constexpr const char* kSecret = "SECRET-OUTSIDE-THE-CONSOLE";
 constexpr const char* kCsp =
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 void Write(const fs::path& p, const std::string& content) {

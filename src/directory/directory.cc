@@ -515,6 +515,22 @@ constexpr const char* kKinds[] = {"platform", "resource", "staff", "tenant", "ap
 
 std::string RecordKind(std::string_view kind) { return "directory." + std::string(kind); }
 
+// Where the ledger indexes of approver key changes are kept (Snapshot::key_events): one
+// record per entry, its id the index zero-padded to 20 digits so that ids sort by index.
+constexpr const char* kKeyEventKind = "directory.key_event";
+
+storage::RecordWrite KeyEventWrite(const std::string& tenant, const std::string& approver, uint64_t index) {
+  std::string id = std::to_string(index);
+  id.insert(0, 20 - std::min<size_t>(20, id.size()), '0');
+  Json body = {{"tenant", tenant}, {"approver", approver}, {"index", index}};
+  return {kKeyEventKind, id, body.dump(), storage::RecordWrite::kAnyVersion, false};
+}
+
+void AddKeyEvent(Snapshot& s, const std::string& tenant, uint64_t index) {
+  auto& list = s.key_events[tenant];
+  list.insert(std::upper_bound(list.begin(), list.end(), index), index);
+}
+
 // Reads back a stored record. The stored JSON was produced by ToJson, so a parse failure
 // means the database was altered outside cloudpact.
 Status LoadRecord(Snapshot& s, const std::string& kind, const std::string& body) {
@@ -615,6 +631,14 @@ Result<std::unique_ptr<Directory>> Directory::Load(storage::Storage& store, ledg
     ASSIGN_OR_RETURN(auto records, store.ListRecords(RecordKind(kind)));
     for (const auto& rec : records) RETURN_IF_ERROR(LoadRecord(*snap, kind, rec.body));
   }
+  ASSIGN_OR_RETURN(auto key_events, store.ListRecords(kKeyEventKind));
+  for (const auto& rec : key_events) {
+    auto j = ParseJson(rec.body);
+    if (!j.ok() || !j->is_object() || !(*j)["tenant"].is_string() || !(*j)["index"].is_number_unsigned()) {
+      return MakeError(ErrorCode::kDataLoss, "directory: stored key event " + rec.id + " is invalid");
+    }
+    AddKeyEvent(*snap, (*j)["tenant"].get<std::string>(), (*j)["index"].get<uint64_t>());
+  }
   snap->Reindex();
   std::unique_ptr<Directory> d(new Directory(store, ledger));
   d->snapshot_ = std::move(snap);
@@ -666,7 +690,18 @@ Result<ApplyResult> Directory::Apply(const DirectorySpec& spec, const std::strin
   CLOUDPACT_PUT("tenant", tenants, tenants)
   CLOUDPACT_PUT("resource", resources, resources)
   CLOUDPACT_PUT("staff", staff, staff)
-  CLOUDPACT_PUT("approver", approvers, approvers)
+  // An approver created, or given another key, is a key event of its tenant: remember
+  // which entry records it.
+  std::vector<std::pair<size_t, const Approver*>> key_entries;
+  for (const auto& v : spec.approvers) {
+    const Approver* before = next->FindApprover(v.id);
+    const bool key_event = !before || before->public_key != v.public_key || before->tenant != v.tenant;
+    auto old = old_json(next->approvers, v.id);
+    const size_t at = entries.size();
+    RETURN_IF_ERROR(put("approver", v.id, ToJson(v), old ? &*old : nullptr));
+    if (key_event && entries.size() > at) key_entries.push_back({at, &v});
+    next->approvers[v.id] = v;
+  }
   CLOUDPACT_PUT("auditor", auditors, auditors)
 #undef CLOUDPACT_PUT
   RETURN_IF_ERROR(Validate(*next));
@@ -685,12 +720,56 @@ Result<ApplyResult> Directory::Apply(const DirectorySpec& spec, const std::strin
   // Evidence first: if the ledger cannot record the change, it does not happen.
   ASSIGN_OR_RETURN(auto appended, ledger_.AppendMany(std::move(entries)));
   for (const auto& a : appended) result.ledger_indexes.push_back(a.index);
+  for (const auto& [at, approver] : key_entries) {
+    if (at >= appended.size()) continue;
+    writes.push_back(KeyEventWrite(approver->tenant, approver->id, appended[at].index));
+    AddKeyEvent(*next, approver->tenant, appended[at].index);
+  }
   RETURN_IF_ERROR(store_.WriteRecords(writes));
   // Built outside the lock that readers wait on.
   next->Reindex();
   std::unique_lock<std::shared_mutex> wlock(mu_);
   snapshot_ = std::move(next);
   return result;
+}
+
+Result<ApproverKeyChange> Directory::SetApproverKey(const std::string& approver, const std::string& public_key,
+                                                    const std::string& actor, const Json& evidence) {
+  if (public_key.size() != 32) {
+    return MakeError(ErrorCode::kInvalidArgument, "an approver's public key is 32 raw Ed25519 bytes");
+  }
+  if (!evidence.is_object()) return MakeError(ErrorCode::kInvalidArgument, "key change evidence must be an object");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto current = snapshot();
+  const Approver* found = current->FindApprover(approver);
+  if (!found) return MakeError(ErrorCode::kNotFound, "no approver \"" + approver + "\"");
+  Approver updated = *found;
+  updated.public_key = public_key;
+
+  ApproverKeyChange change{approver, found->tenant, public_key, found->public_key, 0};
+  Json body = {{"approver", approver},
+               {"tenant", found->tenant},
+               {"public_key", Base64Encode(public_key)},
+               {"previous_key", Base64Encode(found->public_key)}};
+  for (const auto& [k, v] : evidence.items()) {
+    if (body.contains(k)) {
+      return MakeError(ErrorCode::kInvalidArgument, "key change evidence must not set \"" + k + "\"");
+    }
+    body[k] = v;
+  }
+  // Evidence first: if the ledger cannot record the change, it does not happen.
+  ASSIGN_OR_RETURN(auto appended, ledger_.Append({"directory.approver_key", std::move(body), actor, std::nullopt}));
+  change.ledger_index = appended.index;
+  RETURN_IF_ERROR(store_.WriteRecords(
+      {{RecordKind("approver"), approver, ToJson(updated).dump(), storage::RecordWrite::kAnyVersion, false},
+       KeyEventWrite(updated.tenant, approver, appended.index)}));
+  auto next = std::make_shared<Snapshot>(*current);
+  next->approvers[approver] = updated;
+  AddKeyEvent(*next, updated.tenant, appended.index);
+  next->Reindex();
+  std::unique_lock<std::shared_mutex> wlock(mu_);
+  snapshot_ = std::move(next);
+  return change;
 }
 
 }  // namespace cloudpact::directory

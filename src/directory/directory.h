@@ -37,6 +37,12 @@ struct Snapshot {
   std::unordered_map<std::string, Approver> approvers;
   std::unordered_map<std::string, Auditor> auditors;
   std::unordered_map<std::string, std::vector<std::string>> approvers_by_tenant;
+  // Tenant → ledger indexes, ascending, of every entry that set one of its approvers' public
+  // keys: "directory.approver" entries that created an approver or changed its key, and
+  // "directory.approver_key" entries (SetApproverKey). The tenant's access log lists them so
+  // that every key change is among the tenant's verified records. Changes made before
+  // these were kept are not listed (the ledger still holds them).
+  std::unordered_map<std::string, std::vector<uint64_t>> key_events;
 
   const Resource* FindResource(const std::string& id) const;
   const Staff* FindStaff(const std::string& id) const;
@@ -105,6 +111,15 @@ Json ToJson(const Auditor& v);
 // document came from YAML. See docs/ACCESS.md for the format.
 Result<DirectorySpec> ParseDirectory(const YamlDocument& doc);
 
+// One approver's public key changed by SetApproverKey.
+struct ApproverKeyChange {
+  std::string approver;
+  std::string tenant;
+  std::string public_key;    // 32 raw bytes
+  std::string previous_key;  // 32 raw bytes; empty if the approver had none
+  uint64_t ledger_index = 0;
+};
+
 struct ApplyResult {
   int created = 0;
   int updated = 0;
@@ -127,6 +142,15 @@ class Directory {
   // "directory.<kind>" with its full public content, then stored in one transaction.
   // Nothing is stored if validation or the ledger fails.
   Result<ApplyResult> Apply(const DirectorySpec& spec, const std::string& actor);
+
+  // Replaces one approver's Ed25519 public key (32 raw bytes), e.g. when the approver
+  // registers a key they proved they hold. Ledgered first as "directory.approver_key"
+  // {approver, tenant, public_key, previous_key (base64; "" if none)} plus the members of
+  // `evidence` (an object; e.g. the proof of possession), then stored; nothing is stored if
+  // the ledger refuses. kNotFound for an unknown approver, kInvalidArgument for a key that
+  // is not 32 bytes or an `evidence` that is not an object or reuses those member names.
+  Result<ApproverKeyChange> SetApproverKey(const std::string& approver, const std::string& public_key,
+                                           const std::string& actor, const Json& evidence = Json::object());
 
   void SetStaffValidator(StaffValidator validator);
 

@@ -325,6 +325,70 @@ TEST_P(DirectorySuite, NothingIsStoredWhenTheLedgerCannotRecord) {
   EXPECT_TRUE(store_->ListRecords("directory.staff")->empty());
 }
 
+TEST_P(DirectorySuite, SetApproverKeyLedgersFirstAndKeepsKeyEvents) {
+  auto d = Directory::Load(*store_, *ledger_);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  auto applied = (*d)->Apply(*ParseDirectory(*ParseYaml(Example())), "admin");
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  // The approver's creation by apply is a key event of its tenant.
+  ASSERT_EQ((*d)->snapshot()->key_events.at("acme").size(), 1u);
+  const uint64_t created_at = (*d)->snapshot()->key_events.at("acme")[0];
+  EXPECT_EQ((*ParseJson(*ledger_->ReadEntry(created_at)))["type"], "directory.approver");
+
+  const std::string new_key = *Base64Decode(Key(2));
+  EXPECT_EQ((*d)->SetApproverKey("nobody", new_key, "nobody").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ((*d)->SetApproverKey("acme-ann", "short", "acme-ann").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*d)->SetApproverKey("acme-ann", new_key, "acme-ann", {{"tenant", "globex"}}).error().code,
+            ErrorCode::kInvalidArgument);
+  const uint64_t size = ledger_->Size();
+
+  // Ledger down: nothing changes, in memory or in storage.
+  store_->fail_ledger = true;
+  auto refused = (*d)->SetApproverKey("acme-ann", new_key, "acme-ann");
+  store_->fail_ledger = false;
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ((*d)->snapshot()->FindApprover("acme-ann")->public_key, *Base64Decode(Key(1)));
+  EXPECT_EQ((*d)->snapshot()->key_events.at("acme").size(), 1u);
+  EXPECT_EQ(Directory::Load(*store_, *ledger_).value()->snapshot()->FindApprover("acme-ann")->public_key,
+            *Base64Decode(Key(1)));
+  EXPECT_EQ(ledger_->Size(), size);
+
+  auto changed = (*d)->SetApproverKey("acme-ann", new_key, "acme-ann", {{"signature", "c2ln"}});
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  EXPECT_EQ(changed->tenant, "acme");
+  EXPECT_EQ(changed->public_key, new_key);
+  EXPECT_EQ(changed->previous_key, *Base64Decode(Key(1)));
+  EXPECT_EQ(changed->ledger_index, size);
+  auto e = *ParseJson(*ledger_->ReadEntry(changed->ledger_index));
+  EXPECT_EQ(e["type"], "directory.approver_key");
+  EXPECT_EQ(e["actor"], "acme-ann");
+  EXPECT_EQ(e["body"], (Json{{"approver", "acme-ann"}, {"tenant", "acme"}, {"public_key", Key(2)},
+                             {"previous_key", Key(1)}, {"signature", "c2ln"}}));
+  EXPECT_EQ((*d)->snapshot()->FindApprover("acme-ann")->public_key, new_key);
+  EXPECT_EQ((*d)->snapshot()->FindApprover("acme-ann")->name, "Ann");
+  EXPECT_EQ((*d)->snapshot()->key_events.at("acme"), (std::vector<uint64_t>{created_at, size}));
+
+  // Another apply of the same document puts the provider's key back: also a key event.
+  auto back = (*d)->Apply(*ParseDirectory(*ParseYaml(Example())), "admin");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->updated, 1);
+  ASSERT_EQ((*d)->snapshot()->key_events.at("acme").size(), 3u);
+  // A change that leaves the key alone is not.
+  DirectorySpec rename;
+  rename.approvers.push_back(*(*d)->snapshot()->FindApprover("acme-ann"));
+  rename.approvers[0].name = "Ann Lee";
+  ASSERT_TRUE((*d)->Apply(rename, "admin").ok());
+  EXPECT_EQ((*d)->snapshot()->key_events.at("acme").size(), 3u);
+
+  auto reloaded = Directory::Load(*store_, *ledger_);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  auto snap = (*reloaded)->snapshot();
+  EXPECT_EQ(snap->key_events.at("acme"), (*d)->snapshot()->key_events.at("acme"));
+  EXPECT_EQ(snap->FindApprover("acme-ann")->public_key, *Base64Decode(Key(1)));
+  EXPECT_EQ(snap->FindApprover("acme-ann")->name, "Ann Lee");
+}
+
 TEST_P(DirectorySuite, ResolvesTheNamesLogsUse) {
   auto d = Directory::Load(*store_, *ledger_);
   ASSERT_TRUE(d.ok()) << d.error().message;
