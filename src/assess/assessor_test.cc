@@ -247,6 +247,22 @@ TEST_P(AssessorTest, DigestIsInTheLedgerAndDetectsEdits) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   EXPECT_EQ(loaded->results.size(), run.results.size());
   EXPECT_EQ(crypto::Sha256Hex(*Assessor::ResultDocument(*loaded)), run.digest);
+  // The streamed document is exactly the canonical form of the same document built as a tree.
+  {
+    auto doc = ParseJson(*Assessor::ResultDocument(*loaded));
+    ASSERT_TRUE(doc.ok());
+    Json rebuilt = *doc;
+    Json results = Json::array();
+    for (const auto& r : loaded->results) {
+      Json j = {{"check", r.check},       {"id", r.id},         {"name", r.resource_name},
+                {"platform", r.platform}, {"reason", r.reason}, {"resource", r.resource},
+                {"status", std::string(ResultStatusName(r.status))}, {"tenant", r.tenant}, {"type", r.resource_type}};
+      if (!r.exception_id.empty()) j["exception"] = r.exception_id;
+      results.push_back(j);
+    }
+    EXPECT_EQ((*doc)["results"], results);
+    EXPECT_EQ(*CanonicalJson(rebuilt), *Assessor::ResultDocument(*loaded));
+  }
   // Edited afterwards in the database, it no longer does.
   ASSERT_TRUE(store_->ExecuteSql({{"UPDATE assess_results SET status = 'PASS' WHERE run_id = ? AND check_id = ?",
                                    {{run.id, std::string("volumes_encrypted")}}}})

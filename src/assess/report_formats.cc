@@ -10,27 +10,9 @@
 namespace cloudpact::assess {
 namespace report_detail {
 
-std::string_view StatusName(ResultStatus s) {
-  switch (s) {
-    case ResultStatus::kPass: return "PASS";
-    case ResultStatus::kFail: return "FAIL";
-    case ResultStatus::kManual: return "MANUAL";
-    case ResultStatus::kError: return "ERROR";
-    case ResultStatus::kNotApplicable: return "NOT_APPLICABLE";
-  }
-  return "ERROR";
-}
-
-std::string_view SeverityText(Severity s) {
-  switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kLow: return "low";
-    case Severity::kMedium: return "medium";
-    case Severity::kHigh: return "high";
-    case Severity::kCritical: return "critical";
-  }
-  return "critical";
-}
+// The names the engine defines (results.h, checks.h), under the names the reports use.
+std::string_view StatusName(ResultStatus s) { return ResultStatusName(s); }
+std::string_view SeverityText(Severity s) { return SeverityName(s); }
 
 std::string UnixToRfc3339(int64_t unix_seconds) {
   const std::time_t t = static_cast<std::time_t>(unix_seconds > 0 ? unix_seconds : 0);
