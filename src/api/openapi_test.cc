@@ -21,9 +21,15 @@
 #include "access/access.h"
 #include "api/accounts.h"
 #include "api/api.h"
+#include "api/assess_routes.h"
 #include "api/governance.h"
 #include "api/ingest_routes.h"
+#include "assess/assessor.h"
+#include "assess/catalog.h"
+#include "assess/checks.h"
+#include "assess/importers.h"
 #include "core/encoding.h"
+#include "core/time.h"
 #include "core/yaml.h"
 #include "crypto/ed25519.h"
 #include "crypto/seal.h"
@@ -38,7 +44,8 @@ namespace {
 
 // Every (method, path template) the code serves. src/api/api.cc: the ledger, tokens,
 // health and metrics; src/api/governance.cc: directory, policy, access, posture and
-// sign-in; src/api/gateway_routes.cc: the O&M gateway. Parameter names need not match the
+// sign-in; src/api/gateway_routes.cc: the O&M gateway; src/api/ingest_routes.cc: log
+// ingestion and findings; src/api/assess_routes.cc: continuous assessment. Parameter names need not match the
 // document's; only their positions count.
 struct CodeRoute {
   const char* method;
@@ -122,6 +129,24 @@ constexpr CodeRoute kCodeRoutes[] = {
     {"GET", "/v1/ingest/batches/{batch}/events/{index}"},
     {"GET", "/v1/findings"},
     {"GET", "/v1/findings/{id}"},
+    // assess_routes.cc: continuous assessment (docs/ASSESS.md)
+    {"GET", "/v1/assess/catalogs"},
+    {"GET", "/v1/assess/catalogs/{id}/oscal"},
+    {"GET", "/v1/assess/checks"},
+    {"POST", "/v1/assess/imports"},
+    {"GET", "/v1/assess/imports"},
+    {"POST", "/v1/assess/runs"},
+    {"GET", "/v1/assess/runs"},
+    {"GET", "/v1/assess/runs/{id}"},
+    {"GET", "/v1/assess/runs/{id}/scorecard"},
+    {"GET", "/v1/assess/runs/{id}/report"},
+    {"GET", "/v1/assess/runs/{id}/document"},
+    {"GET", "/v1/assess/diff"},
+    {"POST", "/v1/assess/attestations"},
+    {"GET", "/v1/assess/attestations"},
+    {"POST", "/v1/assess/exceptions"},
+    {"GET", "/v1/assess/exceptions"},
+    {"GET", "/v1/assess/tenant-reports/{tenant}"},
 };
 
 // --- the document --------------------------------------------------------------------
@@ -524,14 +549,15 @@ TEST_F(OpenApiDocument, EveryRouteOfTheCodeIsDocumented) {
 
 // --- the server, in process --------------------------------------------------------------
 
-class OpenApiServer : public ::testing::Test {
+// On every storage backend: the assessment's checks are SQL that must run on both.
+class OpenApiServer : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     auto spec = LoadSpec();
     ASSERT_TRUE(spec.ok()) << spec.error().message;
     spec_ = std::move(spec).value();
 
-    store_ = testing::OpenFresh("sqlite", "openapi");
+    store_ = testing::OpenFresh(GetParam(), "openapi");
     auto l = ledger::Ledger::Open(*store_, crypto::NoteSigner("openapi.test/log", crypto::Ed25519PrivateKey::Generate()), {});
     ASSERT_TRUE(l.ok()) << l.error().message;
     ledger_ = std::move(l).value();
@@ -636,6 +662,68 @@ class OpenApiServer : public ::testing::Test {
     pipeline_ = std::move(pipeline).value();
     ingest_routes_ = std::make_unique<IngestRoutes>(*governance_, *pipeline_);
     api_->SetIngest(ingest_routes_.get());
+
+    // Continuous assessment over the repository's catalogs and checks. An inventory with
+    // failing resources (one of them a line the importer refuses), an attestation, and two
+    // complete runs (every catalog, every platform, ledgered) around an exception, so that
+    // results, muted results, problems and a diff's changes are all in the answers.
+    const std::string catalogs_dir = std::string(CLOUDPACT_SOURCE_DIR) + "/catalogs";
+    auto catalogs = assess::LoadCatalogDirectory(catalogs_dir);
+    ASSERT_TRUE(catalogs.ok()) << catalogs.error().message;
+    auto checks = assess::LoadCheckDirectory(catalogs_dir + "/checks");
+    ASSERT_TRUE(checks.ok()) << checks.error().message;
+    auto assessor = assess::Assessor::Open(*store_, *ledger_, std::move(catalogs).value(), std::move(checks).value());
+    ASSERT_TRUE(assessor.ok()) << assessor.error().message;
+    assessor_ = std::move(assessor).value();
+    assess_routes_ = std::make_unique<AssessRoutes>(
+        *governance_, *assessor_, *directory_, [](const std::string&) { return OkStatus(); },
+        [](const std::string&) {}, 1 << 20);
+    api_->SetAssess(assess_routes_.get());
+    assess::ImportOptions io;
+    io.platform = "openstack-bj";
+    io.collected_unix = UnixSeconds(SystemNow());
+    auto inventory = assess::Import(
+        "ndjson",
+        "{\"type\":\"volume\",\"id\":\"vol-1\",\"tenant\":\"acme\",\"name\":\"acme-data\",\"attrs\":{\"encrypted\":false}}\n"
+        "{\"type\":\"volume\",\"id\":\"vol-2\",\"tenant\":\"globex\",\"attrs\":{\"encrypted\":false}}\n"
+        "{\"type\":\"volume\"}\n",
+        io);
+    ASSERT_TRUE(inventory.ok()) << inventory.error().message;
+    auto imported = assessor_->Import("openstack-bj", "ndjson", std::move(inventory).value(), "admin");
+    ASSERT_TRUE(imported.ok()) << imported.error().message;
+    ASSERT_GT(imported->problems, 0u);
+    assess::Attestation att;
+    att.catalog = "convention-2023";
+    att.requirement = "art-1.2";
+    att.owner = "compliance-lead";
+    att.approver = "admin";
+    att.statement = "filed";
+    att.evidence.push_back({"filing.pdf", std::string(64, 'a')});
+    att.expires_unix = 4102444800;
+    ASSERT_TRUE(assessor_->Attest(att, "admin").ok());
+    auto before = assess_routes_->StartRun("", "", "admin");
+    ASSERT_TRUE(before.ok()) << before.error().message;
+    first_run_id_ = before->id;
+    assess::Exception exc;
+    exc.check = "volumes_encrypted";
+    exc.resource = "*";
+    exc.owner = "ops-lead";
+    exc.approver = "admin";
+    exc.reason = "migration";
+    exc.expires_unix = 4102444800;
+    ASSERT_TRUE(assessor_->AddException(exc, "admin").ok());
+    // vol-1 renamed (its result's reason changes), vol-2 gone (resolved), vol-3 new (added).
+    auto renamed = assess::Import(
+        "ndjson",
+        "{\"type\":\"volume\",\"id\":\"vol-1\",\"tenant\":\"acme\",\"name\":\"acme-archive\",\"attrs\":{\"encrypted\":false}}\n"
+        "{\"type\":\"volume\",\"id\":\"vol-3\",\"tenant\":\"acme\",\"attrs\":{\"encrypted\":false}}\n",
+        io);
+    ASSERT_TRUE(renamed.ok()) << renamed.error().message;
+    ASSERT_TRUE(assessor_->Import("openstack-bj", "ndjson", std::move(renamed).value(), "admin").ok());
+    auto run = assess_routes_->StartRun("", "", "admin");
+    ASSERT_TRUE(run.ok()) << run.error().message;
+    ASSERT_TRUE(run->ledgered) << "the run's reports are withheld until it is ledgered";
+    run_id_ = run->id;
   }
 
   // An OpenSSH public key line for a fresh Ed25519 key (RFC 8709 wire format).
@@ -655,6 +743,9 @@ class OpenApiServer : public ::testing::Test {
     if (o.path.rfind("/v1/access/requests/{", 0) == 0 && name == "id") return request_id_;
     if (o.path.rfind("/v1/access/campaigns/{", 0) == 0 && name == "id") return campaign_id_;
     if (o.path.rfind("/v1/ledger/entries/{", 0) == 0 && name == "index") return confidential_index_;
+    if (o.path.rfind("/v1/assess/runs/{", 0) == 0 && name == "id") return run_id_;
+    if (o.path == "/v1/assess/diff" && name == "from") return first_run_id_;
+    if (o.path == "/v1/assess/diff" && name == "to") return run_id_;
     const Json& e = param.contains("example") ? param["example"] : Json("x");
     return e.is_string() ? e.get<std::string>() : e.dump();
   }
@@ -770,16 +861,20 @@ class OpenApiServer : public ::testing::Test {
   std::unique_ptr<correlation::Correlator> correlator_;
   std::unique_ptr<correlation::Pipeline> pipeline_;
   std::unique_ptr<IngestRoutes> ingest_routes_;
+  std::unique_ptr<assess::Assessor> assessor_;
+  std::unique_ptr<AssessRoutes> assess_routes_;
   std::string admin_;
   std::string request_id_;
   std::string campaign_id_;
   std::string confidential_index_;
+  std::string first_run_id_;  // before the exception
+  std::string run_id_;        // after it: the newest complete run
   std::map<std::string, std::string> callers_;  // "METHOD /template" -> token
 };
 
 // Without credentials, an operation that needs them is refused with a documented 401 —
 // which also shows the route exists and that the document's security is not too lax.
-TEST_F(OpenApiServer, AuthenticatedOperationsRefuseAnonymousCallers) {
+TEST_P(OpenApiServer, AuthenticatedOperationsRefuseAnonymousCallers) {
   int probed = 0;
   for (const auto& o : Operations(spec_)) {
     if (!RequiresAuth(o)) continue;
@@ -796,7 +891,7 @@ TEST_F(OpenApiServer, AuthenticatedOperationsRefuseAnonymousCallers) {
 
 // Every documented operation, called with the document's examples (as an administrator's
 // service token, or as the demo person who can do it), is routed and answers as documented.
-TEST_F(OpenApiServer, EveryDocumentedOperationIsRoutedAndAnswersAsDocumented) {
+TEST_P(OpenApiServer, EveryDocumentedOperationIsRoutedAndAnswersAsDocumented) {
   std::vector<std::string> unrouted;
   for (const auto& o : Operations(spec_)) {
     Request req = Build(o, /*with_token=*/true);
@@ -809,6 +904,50 @@ TEST_F(OpenApiServer, EveryDocumentedOperationIsRoutedAndAnswersAsDocumented) {
   }
   EXPECT_TRUE(unrouted.empty()) << "documented in docs/openapi.yaml but not routed by the server:" << Join(unrouted);
 }
+
+// The optional formats of the assessment's reports, which the probe above (sending only
+// required parameters) does not ask for: each answers as documented.
+TEST_P(OpenApiServer, AssessmentReportsAnswerAsDocumentedInEveryFormat) {
+  const auto ops = Operations(spec_);
+  auto find = [&](const std::string& path) -> const Operation* {
+    for (const auto& o : ops) {
+      if (o.method == "GET" && o.path == path) return &o;
+    }
+    return nullptr;
+  };
+  const Operation* report = find("/v1/assess/runs/{id}/report");
+  const Operation* tenant = find("/v1/assess/tenant-reports/{tenant}");
+  ASSERT_NE(report, nullptr);
+  ASSERT_NE(tenant, nullptr);
+  for (const char* format : {"html", "oscal", "ocsf", "csv", "sarif", "pdf"}) {
+    Request req = Build(*report, true);
+    req.query["format"] = format;
+    Response res = Send(req);
+    EXPECT_EQ(res.status, std::string(format) == "pdf" ? 400 : 200) << format << ": " << res.body.substr(0, 200);
+    ExpectDocumented(*report, req, res);
+  }
+  for (const char* model : {"iaas", "paas", "saas"}) {
+    Request req = Build(*tenant, true);
+    req.query["format"] = "json";
+    req.query["service_model"] = model;
+    Response res = Send(req);
+    EXPECT_EQ(res.status, 200) << model << ": " << res.body.substr(0, 200);
+    ExpectDocumented(*tenant, req, res);
+  }
+  // The diff between the two runs: a changed, an added and a resolved result.
+  const Operation* diff = find("/v1/assess/diff");
+  ASSERT_NE(diff, nullptr);
+  Request req = Build(*diff, true);
+  Response res = Send(req);
+  ASSERT_EQ(res.status, 200) << res.body;
+  ExpectDocumented(*diff, req, res);
+  auto body = ParseJson(res.body);
+  ASSERT_TRUE(body.ok());
+  for (const char* part : {"changed", "added", "resolved"}) EXPECT_FALSE((*body)[part].empty()) << part << ": " << res.body.substr(0, 600);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OpenApiServer, ::testing::ValuesIn(testing::BackendNames()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace cloudpact::api
