@@ -94,7 +94,9 @@ class Assessor {
 
   // Manual requirements' attestations; exceptions muting checks' failures. Both need an
   // expiry in the future, an owner and an approver other than the owner (separation of
-  // duties); the requirement must be manual / the check must exist. Each is ledgered.
+  // duties); the requirement / the check must exist. An attestation counts only where the
+  // checks found nothing to fail: for manual requirements, and automated ones whose checks
+  // answer MANUAL (no evidence collected) or judge nothing. Each is ledgered.
   Result<Attestation> Attest(Attestation a, const std::string& actor);
   Result<Exception> AddException(Exception e, const std::string& actor);
   Result<std::vector<Attestation>> Attestations(bool include_expired) const;
