@@ -86,7 +86,7 @@ async function waitForCheckpoint(size) {
   throw new Error(`no checkpoint of size ${size} within 10 s`);
 }
 
-let browser, context, page, totpSecret, requestId;
+let browser, context, page, totpSecret, requestId, keyEntry;
 const shot = (name) => page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
 
 before(async () => {
@@ -178,12 +178,22 @@ test('a tenant approves a lockbox request in the browser and the operator is gra
     }
   });
   assert.equal(exportable, false);
-  // The provider registers the tenant's public key (today: a directory apply by an admin;
-  // console/NEEDS.md asks for a route the approver can use).
-  await call('POST', '/v1/directory/apply', {
-    body: { tenants: [{ id: 'acme', name: 'Acme 公司 / Acme Corp', approvers: [{ id: ANN, name: 'Ann (Acme 安全管理员 / security admin)', public_key: publicKey }] }] },
-  });
-
+  // The approver registered it herself (signed in with password and TOTP, the browser signing
+  // the registration statement with the new key): no provider step. The page shows the key
+  // on file, read back from /v1/auth/me, and that it is this browser's.
+  await page.locator('#key-match').waitFor();
+  assert.equal((await page.locator('#registered-key').textContent()).trim(), publicKey);
+  assert.match(await page.locator('#key-result.ok').textContent(), /#\d+/);
+  const me = await page.evaluate(() => fetch('/v1/auth/me').then((r) => r.json()));
+  assert.equal(me.tenant, 'acme');
+  assert.equal(me.public_key, publicKey);
+  keyEntry = Number(/#(\d+)/.exec(await page.locator('#key-result').textContent())[1]);
+  const ledgered = await call('GET', `/v1/ledger/entries/${keyEntry}`);
+  const body = JSON.parse(Buffer.from(ledgered.entry_base64, 'base64').toString()).body;
+  assert.equal(body.approver, ANN);
+  assert.equal(body.public_key, publicKey);
+  // A bearer token cannot register a key for anyone: only the person, in person.
+  await assert.rejects(call('POST', '/v1/auth/approver-key', { body: { public_key: publicKey, signature: 'A'.repeat(88) } }), /403/);
   await page.reload();
   const row = page.locator(`tr[data-request="${req.id}"]`);
   await row.waitFor();
@@ -214,8 +224,9 @@ test('the transparency page verifies every record in the browser', async () => {
   await page.locator('#vkey').fill(VKEY);
   await page.getByRole('button', { name: '固定此公钥' }).click();
   await page.locator('#pinned-vkey').waitFor();
-  await page.locator('#tenant').fill('acme');
-  await page.locator('#tenant').press('Enter');
+  // Her tenant comes from /v1/auth/me: nothing to type.
+  assert.equal(await page.locator('#tenant').count(), 0);
+  await page.locator('#tenant-name:has-text("acme")').waitFor();
   const row = page.locator(`tr[data-request="${requestId}"]`);
   await row.locator('cp-badge.row-badge[state="verified"]').waitFor();
   await row.locator('summary').click();
@@ -226,6 +237,12 @@ test('the transparency page verifies every record in the browser', async () => {
   await row.getByText('会话与命令').waitFor();
   await row.locator(`li[data-index="${use.ledger_index}"] cp-badge[state="verified"]`).waitFor();
   await page.locator('#consistency').waitFor();
+  // Her key registration is among the tenant's verified records (inclusion and her proof
+  // of possession, both checked by the browser).
+  const keyRow = page.locator(`#key-events-table tr[data-index="${keyEntry}"]`);
+  await keyRow.locator('cp-badge[state="verified"]').waitFor();
+  assert.equal(await keyRow.getAttribute('data-type'), 'directory.approver_key');
+  assert.match(await keyRow.textContent(), new RegExp(ANN));
   assert.equal(await page.locator('[role="alert"]').count(), 0);
   await shot('06-transparency-verified');
 });

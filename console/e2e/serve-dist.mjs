@@ -13,7 +13,7 @@ const target = new URL(api);
 // tests see what the browser will enforce with the real server. CLOUDPACT_CSP overrides it.
 const csp =
   process.env.CLOUDPACT_CSP ??
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 http
   .createServer(async (req, res) => {

@@ -36,7 +36,21 @@ export interface Me {
   session: boolean;
   enrolment_only: boolean;
   totp_enrolled: boolean;
-  tenant?: string; // not served yet (console/NEEDS.md); used when present
+  name?: string; // people in the directory
+  // approvers
+  tenant?: string;
+  public_key?: string; // base64 of the key on file; "" when none is registered
+  // staff
+  organisation?: string;
+  roles?: string[];
+  may_review?: boolean; // a role of theirs may approve requests or review break-glass
+}
+
+export interface ApproverKeyResult {
+  approver: string;
+  tenant: string;
+  public_key: string;
+  ledger_index: number;
 }
 
 export interface ReviewView {
@@ -207,6 +221,9 @@ export interface AccessLog {
   checkpoint: string; // signed note the proofs are against
   tree_size: number;
   requests: (AccessRequest & { entries: AccessLogEntry[] })[];
+  // Every ledger entry that set one of the tenant's approver keys (directory.approver,
+  // directory.approver_key), with proofs against the same checkpoint.
+  key_events?: AccessLogEntry[];
 }
 
 export interface LedgerInfo {
@@ -295,6 +312,12 @@ export class Api {
 
   me(): Promise<Me> {
     return this.call('GET', '/v1/auth/me');
+  }
+
+  // A tenant approver registers the browser's key, with a signature by it over
+  // verify/review.ts approverKeyStatement (MFA session only).
+  registerApproverKey(public_key: string, signature: string): Promise<ApproverKeyResult> {
+    return this.call('POST', '/v1/auth/approver-key', { public_key, signature });
   }
 
   beginTotp(): Promise<{ secret_base32: string; uri: string }> {

@@ -268,3 +268,7 @@ test('Ed25519 through WebCrypto: a signature verifies and a flipped bit does not
   assert.equal(await v.ed25519Verify(pub, flip(msg, 3), sig), false);
   assert.equal(await v.ed25519Verify(pub, msg, sig.slice(1)), false);
 });
+
+test('the approver key statement is the server\'s (src/access/access.cc ApproverKeyStatement)', () => {
+  assert.equal(v.approverKeyStatement('acme-ann', 'acme', 'AAAA+/=='), 'cloudpact-approver-key/v1\nacme-ann\nacme\nAAAA+/==\n');
+});

@@ -1,5 +1,5 @@
-// What the console remembers in this browser (localStorage): the pinned ledger key, the
-// tenant an approver reads, and (in verify/remembered.ts) the last verified checkpoint.
+// What the console remembers in this browser (localStorage): the pinned ledger key and (in
+// verify/remembered.ts) the last verified checkpoint.
 
 import type { KeyValue } from '../verify/index.js';
 
@@ -18,12 +18,4 @@ export function pinnedKey(): string | null {
 export function setPinnedKey(vkey: string | null): void {
   if (vkey) localStorage.setItem(PINNED, vkey);
   else localStorage.removeItem(PINNED);
-}
-
-export function rememberedTenant(principal: string): string | null {
-  return localStorage.getItem('cloudpact.tenant.' + principal);
-}
-
-export function rememberTenant(principal: string, tenant: string): void {
-  localStorage.setItem('cloudpact.tenant.' + principal, tenant);
 }

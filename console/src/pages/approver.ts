@@ -5,17 +5,21 @@ import { base } from '../components/styles.js';
 import { LocaleController, formatDuration, formatTime, t, type MessageKey } from '../i18n/index.js';
 import { ed25519Supported, generateKey, loadKey, sign, type StoredKey } from '../lib/keystore.js';
 import { loadPinned } from '../lib/ledger-trust.js';
-import { signingStatement, type SigningStatement } from '../verify/index.js';
+import { approverKeyStatement, signingStatement, utf8, type SigningStatement } from '../verify/index.js';
 
 const PAGE = 10;
 
-// The tenant approver's page: the browser-held signing key, the pending lockbox requests,
-// and approve/deny signed here over the statement the browser recomputed itself.
+// The tenant approver's page: the browser-held signing key (generated here, then registered
+// by the approver themselves with POST /v1/auth/approver-key and a signature by it), the
+// key on file compared with it, the pending lockbox requests, and approve/deny signed here
+// over the statement the browser recomputed itself.
 export class CpApprover extends LitElement {
   static properties = {
     me: { attribute: false },
     key: { state: true },
     keyChecked: { state: true },
+    registered: { state: true },
+    keyResult: { state: true },
     supported: { state: true },
     items: { state: true },
     error: { state: true },
@@ -29,6 +33,8 @@ export class CpApprover extends LitElement {
   declare me: Me;
   declare key: StoredKey | null;
   declare keyChecked: boolean;
+  declare registered: string; // the public key on file (base64), "" for none
+  declare keyResult: { ok: boolean; text: string } | null;
   declare supported: boolean;
   declare items: AccessRequest[] | null;
   declare error: string;
@@ -55,6 +61,8 @@ export class CpApprover extends LitElement {
     super();
     this.key = null;
     this.keyChecked = false;
+    this.registered = '';
+    this.keyResult = null;
     this.supported = true;
     this.items = null;
     this.error = '';
@@ -73,6 +81,7 @@ export class CpApprover extends LitElement {
   }
 
   private async init() {
+    this.registered = this.me.public_key ?? '';
     this.supported = await ed25519Supported();
     try {
       this.key = await loadKey(this.me.principal);
@@ -93,15 +102,46 @@ export class CpApprover extends LitElement {
     }
   }
 
+  // A new non-extractable key pair in this browser, registered as this approver's key at once.
   private async generate() {
     this.busy = true;
+    this.keyResult = null;
     try {
       this.key = await generateKey(this.me.principal);
     } catch (e) {
-      this.result = { ok: false, text: String(e) };
+      this.keyResult = { ok: false, text: String(e) };
+      this.busy = false;
+      return;
+    }
+    await this.register();
+  }
+
+  // Registers this browser's key: the server checks a signature by it over
+  // "cloudpact-approver-key/v1\n" + approver + "\n" + tenant + "\n" + public key + "\n",
+  // ledgers the change (the tenant sees it among its verified records), and from then on
+  // verifies this approver's approvals under it. Needs a session with password and TOTP.
+  private async register() {
+    const key = this.key;
+    if (!key) return;
+    this.busy = true;
+    this.keyResult = null;
+    try {
+      const tenant = this.me.tenant ?? '';
+      const signature = await sign(key, utf8(approverKeyStatement(this.me.principal, tenant, key.publicKey)));
+      const r = await api.registerApproverKey(key.publicKey, signature);
+      this.keyResult = { ok: true, text: t('ap.key.registeredAt', { index: r.ledger_index }) };
+      // What the server now has on file, read back rather than assumed.
+      const me = await api.me();
+      this.registered = me.public_key ?? r.public_key;
+    } catch (e) {
+      this.keyResult = { ok: false, text: t('ap.key.registerFailed', { message: e instanceof Error ? e.message : String(e) }) };
     } finally {
       this.busy = false;
     }
+  }
+
+  private keyMatches(): boolean {
+    return !!this.key && this.registered === this.key.publicKey;
   }
 
   private async openRequest(id: string) {
@@ -146,15 +186,30 @@ export class CpApprover extends LitElement {
   private keyCard() {
     if (!this.keyChecked) return loading();
     if (!this.supported) return html`<div class="card bad" role="alert">${t('ap.key.unsupported')}</div>`;
+    const result = this.keyResult
+      ? html`<p id="key-result" class=${this.keyResult.ok ? 'ok' : 'bad'} role=${this.keyResult.ok ? 'status' : 'alert'}>${this.keyResult.text}</p>`
+      : '';
+    const onFile = html`<p>${t('ap.key.onFile')}</p>
+      <div class="row"><code id="registered-key">${this.registered || t('ap.key.noneOnFile')}</code></div>`;
     if (!this.key) {
       return html`<div class="card"><h2>${t('ap.key.title')}</h2><p>${t('ap.key.none')}</p>
-        <button id="generate-key" @click=${this.generate} ?disabled=${this.busy}>${t('ap.key.generate')}</button></div>`;
+        ${onFile}
+        ${this.registered ? html`<p class="bad" role="note">${t('ap.key.elsewhere')}</p>` : ''}
+        <button id="generate-key" @click=${this.generate} ?disabled=${this.busy}>${t('ap.key.generate')}</button>
+        ${result}</div>`;
     }
+    const match = this.keyMatches();
     return html`<div class="card"><h2>${t('ap.key.title')}</h2>
       <p>${t('ap.key.public')}</p>
       <div class="row"><code id="public-key">${this.key.publicKey}</code>
         <button class="secondary" @click=${() => navigator.clipboard?.writeText(this.key!.publicKey)}>${t('ap.key.copy')}</button></div>
-      <p class="muted">${t('ap.key.created', { time: formatTime(this.key.created) })}</p></div>`;
+      <p class="muted">${t('ap.key.created', { time: formatTime(this.key.created) })}</p>
+      ${onFile}
+      ${match
+        ? html`<p id="key-match" class="ok">✔ ${t('ap.key.match')}</p>`
+        : html`<p id="key-mismatch" class="bad" role="alert">${t(this.registered ? 'ap.key.mismatch' : 'ap.key.unregistered')}</p>
+            <button id="register-key" @click=${this.register} ?disabled=${this.busy}>${t('ap.key.register')}</button>`}
+      ${result}</div>`;
   }
 
   private list() {
@@ -210,7 +265,7 @@ export class CpApprover extends LitElement {
         : this.statement
           ? html`<p class="ok" id="digest-ok">✔ ${t('ap.detail.digestOk')}</p>`
           : loading()}
-      ${!this.key ? html`<p class="bad" role="alert">${t('ap.needKey')}</p>` : ''}
+      ${!this.keyMatches() ? html`<p class="bad" role="alert">${t('ap.needKey')}</p>` : ''}
       <label for="comment">${t('ap.comment')}</label>
       <textarea id="comment"></textarea>
       <div class="row" style="margin-top: 0.75rem;">

@@ -8,8 +8,7 @@ const PAGE = 10;
 
 interface Row {
   req: AccessRequest;
-  why?: string; // the server's you_may_not_review_because, once the detail is loaded
-  loaded: boolean;
+  why?: string; // the server's you_may_not_review_because, from the list itself
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -80,10 +79,10 @@ export class CpProvider extends LitElement {
     try {
       const [pending, all] = await Promise.all([api.listRequests({ state: 'pending' }), api.listRequests({})]);
       pending.sort((a, b) => a.decide_by - b.decide_by);
-      this.rows = pending.map((req) => ({ req, loaded: false }));
-      this.glass = all.filter((r) => r.break_glass && !r.post_review).map((req) => ({ req, loaded: false }));
+      // Each item says whether this person may review it, and if not, why.
+      this.rows = pending.map((req) => ({ req, why: req.you_may_not_review_because }));
+      this.glass = all.filter((r) => r.break_glass && !r.post_review).map((req) => ({ req, why: req.you_may_not_review_because }));
       if (this.page * PAGE >= this.rows.length) this.page = 0;
-      await Promise.all([this.loadDetails(), this.loadDetails(this.glass)]);
     } catch (e) {
       this.rows = null;
       this.error = message(e);
@@ -95,27 +94,6 @@ export class CpProvider extends LitElement {
         this.held = [];
       }
     }
-  }
-
-  // The list does not say whether this person may review; the request's own route does.
-  // Only the rows on the visible page are fetched.
-  private async loadDetails(list?: Row[]) {
-    const rows = list ?? (this.rows ?? []).slice(this.page * PAGE, (this.page + 1) * PAGE);
-    await Promise.all(
-      rows
-        .filter((r) => !r.loaded)
-        .map(async (r) => {
-          try {
-            const full = await api.getRequest(r.req.id);
-            r.req = full;
-            r.why = full.you_may_not_review_because;
-          } catch (e) {
-            r.why = message(e);
-          }
-          r.loaded = true;
-        }),
-    );
-    this.requestUpdate();
   }
 
   private async decide(row: Row, decision: 'approve' | 'deny') {
@@ -168,7 +146,6 @@ export class CpProvider extends LitElement {
   }
 
   private whyCell(row: Row) {
-    if (!row.loaded) return html`<span class="muted">${t('app.loading')}</span>`;
     if (row.why) {
       return html`<div class="sod" data-sod role="note"><strong>${t('pv.mayNot')}</strong> ${this.explain(row.why)}</div>`;
     }
@@ -249,7 +226,7 @@ export class CpProvider extends LitElement {
         </tbody>
       </table>
       ${withPager
-        ? html`<cp-pager .page=${this.page} .pageSize=${PAGE} .total=${total} @page=${(e: CustomEvent<number>) => ((this.page = e.detail), void this.loadDetails())}></cp-pager>`
+        ? html`<cp-pager .page=${this.page} .pageSize=${PAGE} .total=${total} @page=${(e: CustomEvent<number>) => (this.page = e.detail)}></cp-pager>`
         : ''}`;
   }
 

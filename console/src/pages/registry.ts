@@ -2,11 +2,11 @@ import { html, type TemplateResult } from 'lit';
 import type { Me } from '../api.js';
 import type { MessageKey } from '../i18n/index.js';
 
-// Every page of the console, and who sees it (from GET /v1/auth/me: kind and permissions;
-// /v1/auth/me does not list roles, see NEEDS.md). A new page is one file in pages/ plus one
-// entry here. Staff all hold access:request and access:review implicitly, so the provider
-// approver's queue is shown to staff whose roles also give them an approver's or
-// administrator's permission (posture:read, sessions:control or access:revoke).
+// Every page of the console, and who sees it (from GET /v1/auth/me: kind, permissions and,
+// for staff, may_review). A new page is one file in pages/ plus one entry here. Staff all
+// hold access:request and access:review implicitly, so the provider approver's queue is
+// shown to staff the server says may review: a role of theirs is named by an approval rule
+// or break_glass.reviewer_roles, or confers access:review.
 export interface PageDef {
   id: string;
   label: MessageKey;
@@ -30,7 +30,8 @@ export const pages: PageDef[] = [
   {
     id: 'queue',
     label: 'nav.queue',
-    visible: (me) => me.kind === 'staff' && has(me, 'access:review') && (has(me, 'posture:read') || has(me, 'sessions:control') || has(me, 'access:revoke')),
+    // sessions:control: the page also holds the commands the gateway keeps for a decision.
+    visible: (me) => me.kind === 'staff' && (me.may_review === true || has(me, 'sessions:control')),
     render: (me) => html`<cp-provider .me=${me}></cp-provider>`,
   },
   {

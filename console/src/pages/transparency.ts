@@ -6,8 +6,7 @@ import { base } from '../components/styles.js';
 import { LocaleController, formatTime, t, type MessageKey } from '../i18n/index.js';
 import { entrySummary, type LedgerEntry } from '../lib/entries.js';
 import { establishTrust, trustedCheckpoint, type Trust } from '../lib/ledger-trust.js';
-import { rememberTenant, rememberedTenant } from '../lib/settings.js';
-import { VerifyError, utf8, verifyEntry } from '../verify/index.js';
+import { VerifyError, approverKeyStatement, ed25519Verify, fromBase64, utf8, verifyEntry } from '../verify/index.js';
 
 interface EntryView {
   index: number;
@@ -20,11 +19,35 @@ const PAGE = 10;
 
 // What the grant was used for: gateway sessions, their commands and files, and recorded
 // uses (src/access LinkEvidence adds them to the request's ledger_indexes).
+// A change of one of the tenant's approver keys, as its ledger entry says: a provider's
+// directory apply (directory.approver, body.approver the record) or the approver's own
+// registration (directory.approver_key, with the previous key and a proof of possession).
+interface KeyChange {
+  approver: string;
+  key: string;
+  previous?: string;
+  proof?: string; // the signature, for directory.approver_key
+}
+
+function keyChange(e?: LedgerEntry): KeyChange | null {
+  const b = e?.body;
+  if (!b) return null;
+  if (e.type === 'directory.approver_key') {
+    return { approver: String(b.approver ?? ''), key: String(b.public_key ?? ''), previous: String(b.previous_key ?? ''), proof: String(b.signature ?? '') };
+  }
+  const a = b.approver as Record<string, unknown> | undefined;
+  if (e.type === 'directory.approver' && a && typeof a === 'object') return { approver: String(a.id ?? ''), key: String(a.public_key ?? '') };
+  return null;
+}
+
 const isSessionEntry = (e?: LedgerEntry) => !!e?.type && (e.type.startsWith('gateway.') || e.type === 'access.use');
 
 // Tenant access transparency: every access to the tenant's resources, each record verified
 // by this browser from its bytes up to the signed checkpoint, and the checkpoint checked
-// for consistency with the one this browser remembered.
+// for consistency with the one this browser remembered. Below them, every change of the
+// tenant's approver keys (key_events), verified the same way; for a key an approver
+// registered themselves the browser also checks the signature that proves possession.
+// An approver reads their own tenant (from /v1/auth/me); others with tenant:read name one.
 export class CpTransparency extends LitElement {
   static properties = {
     me: { attribute: false },
@@ -70,7 +93,7 @@ export class CpTransparency extends LitElement {
 
   connectedCallback() {
     super.connectedCallback();
-    this.tenant = this.me.tenant ?? rememberedTenant(this.me.principal) ?? '';
+    this.tenant = this.me.kind === 'approver' ? (this.me.tenant ?? '') : '';
     if (this.tenant) void this.load();
   }
 
@@ -80,7 +103,6 @@ export class CpTransparency extends LitElement {
     this.views = new Map();
     try {
       const log = await api.tenantAccessLog(this.tenant);
-      rememberTenant(this.me.principal, this.tenant);
       this.log = log;
       this.trust = await establishTrust(log.checkpoint);
       await this.verifyAll(log, this.trust);
@@ -106,10 +128,28 @@ export class CpTransparency extends LitElement {
       // The proofs were made for tree_size; a note of another size cannot vouch for them.
       trust.checkpointError = new VerifyError('checkpoint_size', `the proofs are for size ${log.tree_size}, the checkpoint is for ${cp.size}`);
     }
+    const checkWith = trust.checkpointError ? null : cp;
+    const whyNot = why || trust.checkpointError?.message || '';
     for (const req of log.requests) {
-      for (const e of req.entries) views.set(e.index, await this.verifyOne(e, trust.checkpointError ? null : cp, why || trust.checkpointError?.message || ''));
+      for (const e of req.entries) views.set(e.index, await this.verifyOne(e, checkWith, whyNot));
     }
+    for (const e of log.key_events ?? []) views.set(e.index, await this.verifyKeyEvent(e, checkWith, whyNot, log.tenant));
     this.views = views;
+  }
+
+  // A key change: its inclusion as for every record, and, when the approver registered the
+  // key themselves, their signature over the registration statement under that key.
+  private async verifyKeyEvent(e: AccessLogEntry, cp: ReturnType<typeof trustedCheckpoint>, why: string, tenant: string): Promise<EntryView> {
+    const v = await this.verifyOne(e, cp, why);
+    const k = keyChange(v.entry);
+    if (v.state === 'failed' || !k || k.proof === undefined) return v;
+    let ok = false;
+    try {
+      ok = await ed25519Verify(fromBase64(k.key), utf8(approverKeyStatement(k.approver, tenant, k.key)), fromBase64(k.proof));
+    } catch {
+      ok = false;
+    }
+    return ok ? v : { ...v, state: 'failed', detail: t('tp.keys.proofBad') };
   }
 
   private async verifyOne(e: AccessLogEntry, cp: ReturnType<typeof trustedCheckpoint>, why: string): Promise<EntryView> {
@@ -202,12 +242,17 @@ export class CpTransparency extends LitElement {
     return html`<h1>${t('tp.title')}</h1>
       <p class="muted">${t('tp.intro')}</p>
       <cp-pin-key @pinned=${() => this.tenant && this.load()}></cp-pin-key>
-      <form class="card row" @submit=${this.setTenant}>
-        <label for="tenant" style="margin: 0;">${t('tp.tenant')}</label>
-        <input id="tenant" name="tenant" style="width: 14rem;" .value=${this.tenant} required placeholder=${t('tp.tenantHint')} />
-        <button type="submit">${t('tp.tenantSet')}</button>
-        ${this.log ? html`<button type="button" class="secondary" @click=${() => this.load()}>${t('tp.refresh')}</button>` : ''}
-      </form>
+      ${this.me.kind === 'approver'
+        ? html`<div class="card row">
+            <span id="tenant-name">${t('tp.tenantIs', { tenant: this.tenant || '—' })}</span>
+            ${this.log ? html`<button type="button" class="secondary" @click=${() => this.load()}>${t('tp.refresh')}</button>` : ''}
+          </div>`
+        : html`<form class="card row" @submit=${this.setTenant}>
+            <label for="tenant" style="margin: 0;">${t('tp.tenant')}</label>
+            <input id="tenant" name="tenant" style="width: 14rem;" .value=${this.tenant} required placeholder=${t('tp.tenantHint')} />
+            <button type="submit">${t('tp.tenantSet')}</button>
+            ${this.log ? html`<button type="button" class="secondary" @click=${() => this.load()}>${t('tp.refresh')}</button>` : ''}
+          </form>`}
       ${this.alarms()} ${this.body()}`;
   }
 
@@ -223,7 +268,7 @@ export class CpTransparency extends LitElement {
       ${this.consistencyLine()}
       <p id="verified-count">${t('tp.verifiedCount', { ok: all.filter((v) => v.state === 'verified').length, total: all.length })}</p>
     </div>`;
-    if (log.requests.length === 0) return html`${summary}${empty(t('tp.empty'))}`;
+    if (log.requests.length === 0) return html`${summary}${empty(t('tp.empty'))}${this.keyEvents(log)}`;
     const rows = [...log.requests].sort((a, b) => b.created - a.created).slice(this.page * PAGE, (this.page + 1) * PAGE);
     return html`${summary}
       <table>
@@ -259,7 +304,38 @@ export class CpTransparency extends LitElement {
           })}
         </tbody>
       </table>
-      <cp-pager .page=${this.page} .pageSize=${PAGE} .total=${log.requests.length} @page=${(e: CustomEvent<number>) => (this.page = e.detail)}></cp-pager>`;
+      <cp-pager .page=${this.page} .pageSize=${PAGE} .total=${log.requests.length} @page=${(e: CustomEvent<number>) => (this.page = e.detail)}></cp-pager>
+      ${this.keyEvents(log)}`;
+  }
+
+  private keyEvents(log: AccessLog) {
+    const events = [...(log.key_events ?? [])].sort((a, b) => b.index - a.index);
+    return html`<h2 id="key-events">${t('tp.keys.title')}</h2>
+      <p class="muted">${t('tp.keys.intro')}</p>
+      ${events.length === 0
+        ? empty(t('tp.keys.empty'))
+        : html`<table id="key-events-table">
+            <thead><tr>
+              <th scope="col">${t('tp.keys.col.when')}</th><th scope="col">${t('tp.keys.col.approver')}</th>
+              <th scope="col">${t('tp.keys.col.key')}</th><th scope="col">${t('tp.keys.col.by')}</th>
+              <th scope="col">${t('tp.col.badge')}</th>
+            </tr></thead>
+            <tbody>
+              ${events.map((e) => {
+                const v = this.views.get(e.index);
+                const k = keyChange(v?.entry);
+                const self = v?.entry?.type === 'directory.approver_key' && v.entry.actor === k?.approver;
+                return html`<tr data-index=${e.index} data-type=${v?.entry?.type ?? ''}>
+                  <td>${v?.entry?.time ?? '?'}<div class="muted">#${e.index} ${v?.entry?.type ?? ''}</div></td>
+                  <td>${k?.approver ?? '?'}</td>
+                  <td><code>${k?.key || t('ap.key.noneOnFile')}</code>
+                    ${k?.previous ? html`<div class="muted">${t('tp.keys.previous', { key: k.previous })}</div>` : ''}</td>
+                  <td>${self ? t('tp.keys.self', { actor: v!.entry!.actor! }) : (v?.entry?.actor ?? '?')}</td>
+                  <td><cp-badge state=${v?.state ?? 'checking'} detail=${v?.detail ?? ''}></cp-badge></td>
+                </tr>`;
+              })}
+            </tbody>
+          </table>`}`;
   }
 }
 customElements.define('cp-transparency', CpTransparency);

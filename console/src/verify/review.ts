@@ -89,3 +89,10 @@ export async function signingStatement(req: RequestFields, logOrigin: string): P
   }
   return { canonical, digest, approve: utf8(approve), deny: utf8(deny) };
 }
+
+// What an approver signs to register a key (POST /v1/auth/approver-key), proving they hold
+// its private key (src/access/access.cc ApproverKeyStatement). publicKeyBase64 is the key
+// exactly as sent.
+export function approverKeyStatement(approver: string, tenant: string, publicKeyBase64: string): string {
+  return `cloudpact-approver-key/v1\n${approver}\n${tenant}\n${publicKeyBase64}\n`;
+}
