@@ -7,7 +7,6 @@
 #include "assess/report.h"
 #include "core/encoding.h"
 #include "core/time.h"
-#include "ingest/syslog.h"  // ParseRfc3339
 
 namespace cloudpact::api {
 namespace {
@@ -69,12 +68,11 @@ Result<int64_t> Expiry(const Json& j) {
     return MakeError(ErrorCode::kInvalidArgument, "\"expires\" is required: an RFC 3339 time, e.g. 2027-03-31T00:00:00Z");
   }
   const std::string s = j["expires"].get<std::string>();
-  int64_t ms = 0;
-  size_t used = 0;
-  if (!ingest::syslog_internal::ParseRfc3339(s, &ms, &used) || used != s.size()) {
+  int64_t unix = 0;
+  if (!ParseRfc3339Seconds(s, false, &unix)) {
     return MakeError(ErrorCode::kInvalidArgument, "\"expires\" must be an RFC 3339 time, e.g. 2027-03-31T00:00:00Z");
   }
-  return ms / 1000;
+  return unix;
 }
 
 SystemTime FromUnix(int64_t s) { return SystemTime(std::chrono::seconds(s)); }

@@ -295,13 +295,7 @@ Status CheckIntegrity(const std::vector<Catalog>& catalogs, const std::vector<Ma
 }
 
 Result<CatalogSet> LoadCatalogDirectory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path());
-  }
-  if (ec) return MakeError(ErrorCode::kNotFound, "cannot list " + dir.string() + ": " + ec.message());
-  std::sort(files.begin(), files.end());
+  ASSIGN_OR_RETURN(std::vector<std::filesystem::path> files, YamlFilesIn(dir));
   auto parse = [](const std::filesystem::path& p) -> Result<YamlDocument> {
     ASSIGN_OR_RETURN(std::string text, ReadFile(p));
     auto doc = ParseYaml(text);
@@ -324,7 +318,7 @@ Result<CatalogSet> LoadCatalogDirectory(const std::filesystem::path& dir) {
     auto c = LoadCatalog(doc);
     if (!c.ok()) return in_file(p, std::move(c).error());
     const std::filesystem::path licensed = dir / "licensed" / (c->id + ".yaml");
-    if (std::filesystem::exists(licensed, ec)) {
+    if (std::error_code ec; std::filesystem::exists(licensed, ec)) {
       ASSIGN_OR_RETURN(YamlDocument over, parse(licensed));
       if (Status st = ApplyTextOverrides(*c, over); !st.ok()) return in_file(licensed, std::move(st).error());
     }

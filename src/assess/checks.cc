@@ -122,13 +122,7 @@ Result<std::vector<Check>> LoadChecks(const YamlDocument& doc) {
 }
 
 Result<std::vector<Check>> LoadCheckDirectory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path());
-  }
-  if (ec) return MakeError(ErrorCode::kNotFound, "cannot list " + dir.string() + ": " + ec.message());
-  std::sort(files.begin(), files.end());
+  ASSIGN_OR_RETURN(std::vector<std::filesystem::path> files, YamlFilesIn(dir));
   std::vector<Check> all;
   std::map<std::string, std::string> where;
   for (const auto& p : files) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <filesystem>
+#include <vector>
 #include <set>
 #include <string>
 
@@ -82,5 +84,18 @@ class Reader {
   const char* what_;
   const YamlDocument& doc_;
 };
+
+// The *.yaml files directly in `dir`, sorted (subdirectories such as checks/ and licensed/
+// are read by their own loaders).
+inline Result<std::vector<std::filesystem::path>> YamlFilesIn(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path());
+  }
+  if (ec) return MakeError(ErrorCode::kNotFound, "cannot list " + dir.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 }  // namespace cloudpact::assess::internal

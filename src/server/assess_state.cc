@@ -26,7 +26,7 @@ Resource Own(const std::string& type, const std::string& id, const std::string& 
 
 SqlValue B(bool v) { return int64_t{v ? 1 : 0}; }
 SqlValue I(int64_t v) { return v; }
-SqlValue S(std::string v) { return std::move(v); }
+SqlValue S(std::string v) { return SqlValue(std::move(v)); }
 
 // Size of the signed checkpoint and whether a witness cosigned it: a note carries one
 // signature line ("— name sig") per signer, the log's own first.
