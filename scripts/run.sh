@@ -34,6 +34,16 @@ cat <<MSG
 
   演示身份 / demo people: API tokens in $DATA/demo/*.token, tenant approver keys in $DATA/demo/*.key
 
+  网页控制台 / web console: http://$LISTEN/   (README.md "Web console")
+    give a demo person a password first, e.g. the tenant approver acme-ann:
+    curl -H "Authorization: Bearer \$(cat $DATA/initial-admin-token)" -H 'Content-Type: application/json' \\
+         -d '{"password":"correct horse battery staple"}' http://$LISTEN/v1/accounts/acme-ann/password
+    then sign in as acme-ann with it; the first sign-in enrols a TOTP authenticator.
+
+  持续评估 / assessment (docs/ASSESS.md): one run was made at start —
+    $BIN assess list --url http://$LISTEN --token-file $DATA/initial-admin-token
+    $BIN assess report RUN_ID --format html -o report.html --url http://$LISTEN --token-file $DATA/initial-admin-token
+
   租户密码箱演示 / lockbox walkthrough (another shell):
     export CLOUDPACT_URL=http://$LISTEN
     $BIN access request --token-file $DATA/demo/bob.token --resource acme-db-01 --action db:read \\
