@@ -28,7 +28,7 @@
 namespace cloudpact::assess {
 
 // The command an assessor runs to check a run's digest against the ledger.
-std::string VerifyCommand(const Run& run);  // "cloudpact assess verify --run RUN_ID"
+std::string VerifyCommand(const Run& run);  // "cloudpact assess verify --run RUN_ID --url SERVER --key LEDGER_VERIFIER_KEY"
 
 // --- OSCAL ---------------------------------------------------------------------------
 

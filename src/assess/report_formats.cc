@@ -57,7 +57,9 @@ std::string RequirementKey(const RequirementResult& r) {
 
 using namespace report_detail;  // NOLINT: this file's own helpers
 
-std::string VerifyCommand(const Run& run) { return "cloudpact assess verify --run " + run.id; }
+std::string VerifyCommand(const Run& run) {
+  return "cloudpact assess verify --run " + run.id + " --url SERVER --key LEDGER_VERIFIER_KEY";
+}
 
 namespace {
 

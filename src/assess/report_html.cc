@@ -267,13 +267,15 @@ std::string IntegritySection(const Run& run) {
   }
   h += "</td></tr></table>";
   h += "<p>" +
-       Bi("核验方法：在可访问 cloudpact 的机器上运行下列命令。它从存储的全部结果（包括通过项）重新计算摘要，"
-          "与账本中该次评估的 assess.run 条目比对，并用已签名的检查点核验该条目的包含证明。"
-          "命令输出的摘要必须与本报告中的摘要一致；本报告只是该次评估的呈现，可信的是账本中的摘要。",
-          "How to verify: run the command below. It recomputes the digest from every stored result (PASS "
-          "included), compares it with the run's assess.run ledger entry, and checks that entry's inclusion proof "
-          "against a signed checkpoint. The digest it prints must equal the one above; this report is only a "
-          "rendering of the run, and what can be trusted is the digest in the ledger.") +
+       Bi("核验方法：在可访问 cloudpact 的机器上运行下列命令（--key 为账本验证密钥）。它取得该次评估的结果文档"
+          "（每项未通过结果、各检查项计数、各要求结论，RFC 8785 规范形式），计算其 SHA-256，"
+          "用固定的验证密钥核验账本的签名检查点与全部分片，再与账本中该次评估的 assess.run 条目比对。"
+          "摘要必须与本报告中的摘要一致；本报告只是该次评估的呈现，可信的是账本中的摘要。",
+          "How to verify: run the command below (--key is the ledger's verifier key). It fetches the run's result "
+          "document (every non-PASS result, each check's counts, each requirement's status, in RFC 8785 form), "
+          "hashes it with SHA-256, verifies the ledger's signed checkpoint and every tile against the pinned key, "
+          "and compares the hash with the run's assess.run entry. It must equal the digest above; this report is "
+          "only a rendering of the run, and what can be trusted is the digest in the ledger.") +
        "</p><pre><code>" + Esc(VerifyCommand(run)) + "</code></pre></section>\n";
   return h;
 }

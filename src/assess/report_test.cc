@@ -216,7 +216,7 @@ TEST_F(ReportFixture, ReportOscalIsValidAndCarriesTheLedgerReference) {
   EXPECT_EQ(props["run-id"], run_.id);
   EXPECT_EQ(props["digest"], run_.digest);
   EXPECT_EQ(props["ledger-index"], "42");
-  EXPECT_EQ(props["verify-command"], "cloudpact assess verify --run " + run_.id);
+  EXPECT_EQ(props["verify-command"], "cloudpact assess verify --run " + run_.id + " --url SERVER --key LEDGER_VERIFIER_KEY");
 
   // One finding per requirement in scope, targeting it as an objective.
   ASSERT_EQ(result["findings"].size(), run_.requirements.size());

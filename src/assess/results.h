@@ -86,8 +86,9 @@ struct Run {
   std::vector<RequirementResult> requirements; // catalog order
   std::vector<Attestation> attestations;       // in force during the run
   std::vector<Exception> exceptions;           // in force during the run
-  // SHA-256 (hex) over the canonical result stream, every result including PASS (see
-  // docs/ASSESS.md), recorded in the ledger as an "assess.run" entry.
+  // SHA-256 (hex) of the run's result document (Assessor::ResultDocument: the header with
+  // per-check counts and per-requirement status, and every non-PASS result, in RFC 8785
+  // form; docs/ASSESS.md), recorded in the ledger as an "assess.run" entry.
   std::string digest;
   uint64_t ledger_index = 0;
   bool ledgered = false;
