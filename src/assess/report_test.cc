@@ -10,6 +10,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "assess/oscal_schema_check.h"
+
 #include "assess/oscal.h"
 #include "testing/backends.h"
 
@@ -22,20 +24,9 @@ using ::testing::Not;
 const std::filesystem::path kCatalogs = std::filesystem::path(CLOUDPACT_SOURCE_DIR) / "catalogs";
 const std::filesystem::path kOscal = std::filesystem::path(CLOUDPACT_SOURCE_DIR) / "tests/data/oscal";
 
-// Runs NIST's schema on `doc` through validate.py; its exit status (0 = valid).
+// Runs NIST's schema on `doc`; its exit status (0 = valid).
 int ValidateAr(const Json& doc, const std::string& tag) {
-  const auto path = cloudpact::testing::TempDir("oscal-ar-" + tag) / "ar.json";
-  std::ofstream(path) << doc.dump(1);
-  const std::string cmd = "/usr/bin/python3 '" + (kOscal / "validate.py").string() + "' '" +
-                          (kOscal / "oscal_assessment-results_schema.json").string() + "' '" + path.string() + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[512];
-  std::string out;
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = pclose(p);
-  if (rc != 0) std::fprintf(stderr, "validator (%s):\n%s\n", tag.c_str(), out.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return testing_support::ValidateOscal(doc, "oscal_assessment-results_schema.json", tag);
 }
 
 Check MakeCheck(const std::string& id, Severity sev, const std::string& zh, const std::string& en) {
